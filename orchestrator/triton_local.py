@@ -1,0 +1,249 @@
+"""Run the real Triton server locally, on CPU, from the ``tritonserver`` inside nvidia-pytriton.
+
+The PyPI wheel ``nvidia-pytriton`` bundles Triton 2.51's server binary, its shared libraries and
+python-backend stubs for several Pythons. It runs on a machine without a GPU once (see BRIEF):
+
+- the python backend is given a backend directory holding the stub built for this interpreter;
+- ``LD_LIBRARY_PATH`` has the interpreter's LIBDIR first (the stub links the system libpython)
+  and the wheel's bundled libraries (the stub needs their libcudart);
+- this environment's ``bin`` is first on ``PATH``, so the stub's embedded Python finds this venv;
+- every address is loopback and the CUDA memory pools are zero.
+
+``LocalTriton`` starts it on free ports, waits for ``/v2/health/ready``, and stops it by PID,
+then deletes the python backend's ``/dev/shm`` regions (they carry a prefix unique to the run).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import tempfile
+import time
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from orchestrator.errors import ModelServerError
+from orchestrator.paths import model_repository, state_dir
+
+SHM_DIR = Path("/dev/shm")
+
+
+class TritonStartError(ModelServerError):
+    """The local server did not become ready; the message quotes its log."""
+
+
+@dataclass(frozen=True)
+class TritonEndpoints:
+    http: str
+    grpc: str
+    metrics: str
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.http}"
+
+    @property
+    def metrics_url(self) -> str:
+        return f"http://{self.metrics}/metrics"
+
+
+@dataclass(frozen=True)
+class _Bundle:
+    server: Path
+    backends: Path
+    libs: Path
+
+
+def _site_path(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelServerError(f"{package} is not installed; run scripts/setup.sh")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _bundle() -> _Bundle:
+    root = _site_path("pytriton") / "tritonserver"
+    libs = root.parent.parent / "nvidia_pytriton.libs"
+    server = root / "bin" / "tritonserver"
+    if not server.is_file():
+        raise ModelServerError(f"tritonserver binary not found at {server}")
+    return _Bundle(server=server, backends=_backend_dir(root), libs=libs)
+
+
+def _backend_dir(root: Path) -> Path:
+    """A copy of the bundled backends with this Python's stub next to the python backend."""
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    stub = root / "python_backend_stubs" / version / "triton_python_backend_stub"
+    if not stub.is_file():
+        raise ModelServerError(f"nvidia-pytriton ships no python backend stub for Python {version}")
+    target = state_dir() / "triton_backends"
+    marker = target / ".source"
+    source_id = f"{root}:{stub.stat().st_size}:{stub.stat().st_mtime_ns}"
+    if marker.is_file() and marker.read_text() == source_id:
+        return target
+    staging = Path(tempfile.mkdtemp(prefix="triton_backends.", dir=target.parent))
+    shutil.copytree(root / "backends", staging, dirs_exist_ok=True)
+    shutil.copy2(stub, staging / "python" / "triton_python_backend_stub")
+    (staging / ".source").write_text(source_id)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tail(path: Path, lines: int = 25) -> str:
+    try:
+        text = path.read_text(errors="replace").rstrip().splitlines()
+    except OSError:
+        return "(no server log)"
+    return "\n".join(text[-lines:]) or "(server log is empty)"
+
+
+class LocalTriton:
+    """A local Triton server process serving this repository's model repository.
+
+    Use as a context manager (``with LocalTriton() as server: server.endpoints.grpc``) or call
+    ``start()``/``stop()``. ``models`` limits the loaded models (explicit model control);
+    ``None`` loads every model in the repository. Ports of 0 are chosen free.
+    """
+
+    def __init__(self, repository: Path | str | None = None, *,
+                 models: Sequence[str] | None = None, model_config_name: str = "cpu",
+                 http_port: int = 0, grpc_port: int = 0, metrics_port: int = 0,
+                 ready_timeout_s: float = 300.0, log_path: Path | None = None,
+                 extra_args: Sequence[str] = ()) -> None:
+        self.repository = model_repository(repository)
+        self.models = list(models) if models is not None else None
+        self.model_config_name = model_config_name
+        self.ready_timeout_s = ready_timeout_s
+        self._ports = (http_port, grpc_port, metrics_port)
+        self._extra_args = list(extra_args)
+        self._own_log_dir: Path | None = None
+        self.log_path = log_path
+        self.shm_prefix = f"snapclip_{os.getpid()}_{uuid.uuid4().hex[:8]}_"
+        self.endpoints: TritonEndpoints | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc else None
+
+    def command(self, bundle: _Bundle, endpoints: TritonEndpoints) -> list[str]:
+        http_port, grpc_port, metrics_port = (e.rsplit(":", 1)[1] for e in
+                                              (endpoints.http, endpoints.grpc, endpoints.metrics))
+        cmd = [
+            str(bundle.server),
+            f"--model-repository={self.repository}",
+            f"--model-config-name={self.model_config_name}",
+            f"--backend-directory={bundle.backends}",
+            "--http-address=127.0.0.1", f"--http-port={http_port}",
+            "--grpc-address=127.0.0.1", f"--grpc-port={grpc_port}",
+            "--metrics-address=127.0.0.1", f"--metrics-port={metrics_port}",
+            "--allow-gpu-metrics=false",
+            "--pinned-memory-pool-byte-size=0",
+            "--cuda-memory-pool-byte-size=0:0",
+            f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
+            "--exit-timeout-secs=15",
+        ]
+        if self.models is not None:
+            cmd.append("--model-control-mode=explicit")
+            cmd += [f"--load-model={name}" for name in self.models]
+        return cmd + self._extra_args
+
+    def environment(self, bundle: _Bundle) -> dict[str, str]:
+        env = dict(os.environ)
+        libdir = sysconfig.get_config_var("LIBDIR") or ""
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(
+            p for p in (libdir, str(bundle.libs), env.get("LD_LIBRARY_PATH", "")) if p)
+        env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def start(self) -> TritonEndpoints:
+        if self._proc is not None:
+            raise RuntimeError("server already started")
+        bundle = _bundle()
+        ports = [p or free_port() for p in self._ports]
+        endpoints = TritonEndpoints(*(f"127.0.0.1:{p}" for p in ports))
+        if self.log_path is None:
+            self._own_log_dir = Path(tempfile.mkdtemp(prefix="snapclip-triton-"))
+            self.log_path = self._own_log_dir / "tritonserver.log"
+        with self.log_path.open("wb") as log:
+            self._proc = subprocess.Popen(
+                self.command(bundle, endpoints), stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, env=self.environment(bundle), start_new_session=True)
+        try:
+            self._wait_ready(endpoints)
+        except BaseException:
+            self.stop()
+            raise
+        self.endpoints = endpoints
+        return endpoints
+
+    def _wait_ready(self, endpoints: TritonEndpoints) -> None:
+        assert self._proc is not None and self.log_path is not None
+        deadline = time.monotonic() + self.ready_timeout_s
+        url = f"{endpoints.http_url}/v2/health/ready"
+        with httpx.Client(timeout=2.0) as client:
+            while time.monotonic() < deadline:
+                code = self._proc.poll()
+                if code is not None:
+                    raise TritonStartError(
+                        f"tritonserver exited with code {code} before it was ready; end of its "
+                        f"log ({self.log_path}):\n{_tail(self.log_path)}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get(url).status_code == 200:
+                        return
+                time.sleep(0.25)
+        raise TritonStartError(
+            f"tritonserver was not ready after {self.ready_timeout_s:.0f} s; end of its log "
+            f"({self.log_path}):\n{_tail(self.log_path)}")
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL), its stubs, and remove its shm regions."""
+        proc, self._proc, self.endpoints = self._proc, None, None
+        if proc is not None:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=timeout_s)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            # python-backend stubs run in the server's process group; none may outlive it.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        for region in SHM_DIR.glob(f"{self.shm_prefix}*"):
+            region.unlink(missing_ok=True)
+
+    def cleanup_logs(self) -> None:
+        if self._own_log_dir is not None:
+            shutil.rmtree(self._own_log_dir, ignore_errors=True)
+            self._own_log_dir = None
+
+    def __enter__(self) -> LocalTriton:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+        if exc_type is None:
+            self.cleanup_logs()
