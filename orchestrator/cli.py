@@ -132,6 +132,7 @@ def triton(
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with err.status(f"Starting Triton ({profile} profile)…"):
         server.start()
+    clean = False
     try:
         e = server.endpoints
         assert e is not None
@@ -139,11 +140,14 @@ def triton(
                   f"metrics {e.metrics_url}\nlog: {server.log_path}\nCtrl-C stops it.")
         with contextlib.suppress(KeyboardInterrupt):
             while not stop.wait(0.5):
-                if server._proc is not None and server._proc.poll() is not None:
+                if not server.running:
                     raise SnapclipError(f"tritonserver exited; see {server.log_path}")
+        clean = True
     finally:
         server.stop()
         err.print("Triton stopped.")
+    if clean:
+        server.cleanup_logs()
 
 
 @models_app.command("fetch")

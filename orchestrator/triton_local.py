@@ -108,12 +108,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _tail(path: Path, lines: int = 25) -> str:
+# Logged on every start on a machine without a GPU; harmless (see BRIEF).
+_HARMLESS = ("CudaDriverHelper has not been initialized",)
+
+
+def _log_summary(path: Path, tail: int = 8) -> str:
+    """The server log's error lines (first line of each message) and its last lines."""
     try:
-        text = path.read_text(errors="replace").rstrip().splitlines()
+        lines = path.read_text(errors="replace").rstrip().splitlines()
     except OSError:
         return "(no server log)"
-    return "\n".join(text[-lines:]) or "(server log is empty)"
+    errors = [line.split("\\n", 1)[0] for line in lines
+              if line.startswith("E") and line[1:5].isdigit()
+              and not any(h in line for h in _HARMLESS)]
+    shown = [*errors[-10:], *(["..."] if errors else []), *lines[-tail:]]
+    return "\n".join(shown) or "(server log is empty)"
 
 
 class LocalTriton:
@@ -144,6 +153,10 @@ class LocalTriton:
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc else None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
     def command(self, bundle: _Bundle, endpoints: TritonEndpoints) -> list[str]:
         http_port, grpc_port, metrics_port = (e.rsplit(":", 1)[1] for e in
@@ -207,14 +220,14 @@ class LocalTriton:
                 if code is not None:
                     raise TritonStartError(
                         f"tritonserver exited with code {code} before it was ready; end of its "
-                        f"log ({self.log_path}):\n{_tail(self.log_path)}")
+                        f"log ({self.log_path}):\n{_log_summary(self.log_path)}")
                 with contextlib.suppress(httpx.HTTPError):
                     if client.get(url).status_code == 200:
                         return
                 time.sleep(0.25)
         raise TritonStartError(
             f"tritonserver was not ready after {self.ready_timeout_s:.0f} s; end of its log "
-            f"({self.log_path}):\n{_tail(self.log_path)}")
+            f"({self.log_path}):\n{_log_summary(self.log_path)}")
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL), its stubs, and remove its shm regions."""

@@ -1,0 +1,44 @@
+"""`snapclip triton`: the local server in the foreground, stopped by Ctrl-C."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.integration
+
+SNAPCLIP = str(Path(sys.executable).parent / "snapclip")
+
+
+def test_foreground_server_serves_until_interrupted(tmp_path: Path):
+    errlog = tmp_path / "stderr.txt"
+    with errlog.open("w") as err:
+        proc = subprocess.Popen([SNAPCLIP, "triton", "--http-port", "0", "--grpc-port", "0",
+                                 "--metrics-port", "0", "--model", "whisper"],
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 120
+        while "Triton ready" not in errlog.read_text():
+            assert proc.poll() is None, errlog.read_text()
+            assert time.monotonic() < deadline, "not ready in 120 s"
+            time.sleep(0.2)
+        text = errlog.read_text()
+        http = re.search(r"HTTP (127\.0\.0\.1:\d+)", text)
+        server_pid = int(re.search(r"pid (\d+)", text).group(1))
+        assert http, text
+        assert httpx.get(f"http://{http.group(1)}/v2/models/whisper/ready").status_code == 200
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+        assert "Triton stopped" in errlog.read_text()
+        assert not Path(f"/proc/{server_pid}").exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,104 @@
+"""The local Triton launcher: readiness, failure reports, clean stop (PID, stubs, /dev/shm)."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import httpx
+import pytest
+
+from orchestrator.triton_local import SHM_DIR, LocalTriton, TritonStartError
+
+pytestmark = pytest.mark.integration
+
+ECHO_CONFIG = """
+name: "{name}"
+backend: "python"
+max_batch_size: 0
+input [ {{ name: "IN", data_type: TYPE_FP32, dims: [ -1 ] }} ]
+output [ {{ name: "OUT", data_type: TYPE_FP32, dims: [ -1 ] }} ]
+instance_group [ {{ count: 1, kind: KIND_CPU }} ]
+"""
+
+ECHO_MODEL = """
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        {init}
+
+    def execute(self, requests):
+        return [pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(
+            "OUT", pb_utils.get_input_tensor_by_name(r, "IN").as_numpy())]) for r in requests]
+"""
+
+
+def make_model(repository: Path, name: str, init: str = "pass") -> None:
+    folder = repository / name / "1"
+    folder.mkdir(parents=True)
+    (repository / name / "config.pbtxt").write_text(ECHO_CONFIG.format(name=name))
+    (folder / "model.py").write_text(textwrap.dedent(ECHO_MODEL).format(init=init))
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return not Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+
+
+def group_members(pgid: int) -> list[int]:
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            members.append(int(stat.parent.name))
+    return members
+
+
+def test_starts_ready_on_loopback_and_stops_cleanly(tmp_path: Path):
+    make_model(tmp_path, "echo")
+    server = LocalTriton(tmp_path)
+    with server:
+        assert server.endpoints is not None
+        pid = server.pid
+        assert pid is not None and alive(pid)
+        url = server.endpoints.http_url
+        assert httpx.get(f"{url}/v2/health/ready").status_code == 200
+        reply = httpx.post(f"{url}/v2/models/echo/infer", json={"inputs": [
+            {"name": "IN", "shape": [3], "datatype": "FP32", "data": [1, 2, 3]}]}).json()
+        assert reply["outputs"][0]["data"] == [1, 2, 3]
+        assert list(SHM_DIR.glob(f"{server.shm_prefix}*")), "python backend uses shm regions"
+        assert len(group_members(pid)) >= 2  # the server and its python stub
+    assert not alive(pid)
+    assert group_members(pid) == []
+    assert list(SHM_DIR.glob(f"{server.shm_prefix}*")) == []
+
+
+def test_failed_model_raises_with_the_log_tail(tmp_path: Path):
+    make_model(tmp_path, "broken", init='raise RuntimeError("weights are missing: marker-7")')
+    server = LocalTriton(tmp_path, ready_timeout_s=60)
+    with pytest.raises(TritonStartError) as info:
+        server.start()
+    assert "marker-7" in str(info.value)
+    assert server.pid is None
+    assert list(SHM_DIR.glob(f"{server.shm_prefix}*")) == []
+    server.cleanup_logs()
+
+
+def test_explicit_model_list_loads_only_those(tmp_path: Path):
+    make_model(tmp_path, "echo")
+    make_model(tmp_path, "broken", init='raise RuntimeError("must not load")')
+    with LocalTriton(tmp_path, models=["echo"]) as server:
+        assert server.endpoints is not None
+        index = httpx.post(f"{server.endpoints.http_url}/v2/repository/index").json()
+        states = {m["name"]: m.get("state") for m in index}
+        assert states["echo"] == "READY" and states["broken"] != "READY"

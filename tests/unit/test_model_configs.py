@@ -1,0 +1,82 @@
+"""Every model config parses into Triton's ModelConfig and declares its contract exactly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from google.protobuf import text_format
+from tritonclient.grpc import model_config_pb2
+
+from orchestrator.contracts import CONTRACTS
+from orchestrator.paths import model_repository
+
+REPOSITORY = model_repository()
+CONFIGS = sorted([*REPOSITORY.glob("*/config.pbtxt"), *REPOSITORY.glob("*/configs/*.pbtxt")])
+KIND = model_config_pb2.ModelInstanceGroup.Kind
+
+
+def parse(path: Path) -> model_config_pb2.ModelConfig:
+    return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
+
+
+def profile_of(path: Path) -> str:
+    return "gpu" if path.name == "config.pbtxt" else path.stem
+
+
+def test_every_model_folder_has_both_profiles():
+    models = {p.name for p in REPOSITORY.iterdir() if p.is_dir()}
+    assert models, "empty model repository"
+    for name in models:
+        assert (REPOSITORY / name / "config.pbtxt").is_file(), name
+        assert (REPOSITORY / name / "configs" / "cpu.pbtxt").is_file(), name
+    assert models <= set(CONTRACTS), f"models without a contract: {models - set(CONTRACTS)}"
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPOSITORY)))
+def test_config_declares_contract(path: Path):
+    config = parse(path)
+    model = path.parent.name if path.name == "config.pbtxt" else path.parent.parent.name
+    assert config.name == model
+    contract = CONTRACTS[model]
+    declared = {t.name: t for t in config.input}
+    assert set(declared) == {t.name for t in contract.inputs}
+    for spec in contract.inputs:
+        tensor = declared[spec.name]
+        assert model_config_pb2.DataType.Name(tensor.data_type) == spec.config_type
+        assert tuple(tensor.dims) == spec.dims
+        assert tensor.optional == spec.optional
+    outputs = {t.name: t for t in config.output}
+    assert set(outputs) == {t.name for t in contract.outputs}
+    for spec in contract.outputs:
+        assert model_config_pb2.DataType.Name(outputs[spec.name].data_type) == spec.config_type
+        assert tuple(outputs[spec.name].dims) == spec.dims
+    if contract.batched:
+        assert config.max_batch_size > 0
+        assert config.HasField("dynamic_batching")
+    assert config.model_transaction_policy.decoupled == contract.decoupled
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: str(p.relative_to(REPOSITORY)))
+def test_profile_places_instances_and_names_existing_versions(path: Path):
+    config = parse(path)
+    model_dir = path.parent if path.name == "config.pbtxt" else path.parent.parent
+    expected = KIND.KIND_GPU if profile_of(path) == "gpu" else KIND.KIND_CPU
+    assert [g.kind for g in config.instance_group] == [expected]
+    versions = list(config.version_policy.specific.versions)
+    assert versions, "each profile names the versions it serves"
+    for version in versions:
+        assert (model_dir / str(version) / "model.py").is_file()
+
+
+def test_whisper_profiles_split_versions_and_precision():
+    gpu = parse(REPOSITORY / "whisper" / "config.pbtxt")
+    cpu = parse(REPOSITORY / "whisper" / "configs" / "cpu.pbtxt")
+    assert list(gpu.version_policy.specific.versions) == [3]
+    assert list(cpu.version_policy.specific.versions) == [1, 2]
+    assert gpu.parameters["compute_type"].string_value == "float16"
+    assert cpu.parameters["compute_type"].string_value == "int8"
+    for config in (gpu, cpu):
+        assert config.parameters["weights_dir"].string_value
+        audio = next(t for t in config.input if t.name == "AUDIO")
+        assert audio.allow_ragged_batch  # chunks of different lengths share a batch

@@ -1,0 +1,51 @@
+"""Transcript JSON and merging chunk results into video time."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from orchestrator.asr import chunk_inputs, merge
+from orchestrator.audio import AudioChunk
+from orchestrator.transcript import ChunkTranscript, Segment, Transcript, Word
+
+
+def chunk_result(language: str, text: str, start: float) -> ChunkTranscript:
+    word = Word(start, start + 0.4, text, 0.9)
+    return ChunkTranscript(language, (Segment(start, start + 0.4, text, (word,)),))
+
+
+def test_chunk_transcript_json_round_trip():
+    original = chunk_result("en", "héllo", 0.25)
+    assert ChunkTranscript.from_json(original.to_json()) == original
+    assert ChunkTranscript.from_json(original.to_json().encode()) == original
+
+
+def test_merge_shifts_into_video_time_and_orders():
+    chunks = (AudioChunk(100.0, np.zeros(16000, np.float32)),
+              AudioChunk(10.0, np.zeros(16000, np.float32)))
+    results = [chunk_result("en", "late", 0.5), chunk_result("en", "early", 1.0)]
+    merged = merge(chunks, results, duration_s=200.0)
+    assert [s.text for s in merged.segments] == ["early", "late"]
+    assert merged.segments[0].start == 11.0 and merged.segments[0].words[0].start == 11.0
+    assert merged.segments[1].words[0].end == 100.9
+    assert merged.language == "en" and merged.text == "early late"
+
+
+def test_merge_language_prefers_request_then_majority_of_spoken_chunks():
+    chunks = tuple(AudioChunk(float(i), np.zeros(10, np.float32)) for i in range(3))
+    results = [chunk_result("de", "a", 0), chunk_result("de", "b", 0),
+               ChunkTranscript("en", ())]
+    assert merge(chunks, results, 3.0).language == "de"
+    assert merge(chunks, results, 3.0, language="fr").language == "fr"
+
+
+def test_transcript_dict_round_trip():
+    t = Transcript("en", 12.5, (chunk_result("en", "x", 1.0).segments[0],))
+    assert Transcript.from_dict(t.to_dict()) == t
+
+
+def test_chunk_inputs_follow_the_contract():
+    inputs = chunk_inputs(AudioChunk(0.0, np.ones(5, np.float64)), "en")
+    assert inputs["AUDIO"].shape == (1, 5) and inputs["AUDIO"].dtype == np.float32
+    assert inputs["LANGUAGE"].shape == (1, 1) and inputs["LANGUAGE"][0, 0] == b"en"
+    assert "LANGUAGE" not in chunk_inputs(AudioChunk(0.0, np.ones(5, np.float32)), None)
