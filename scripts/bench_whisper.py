@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Benchmark: a synthesized talk transcribed in-process vs through the local Triton.
+
+(a) faster-whisper ``WhisperModel.transcribe`` in this process: VAD on, word timestamps, beam 5;
+(b) snapclip's path: the same VAD splits speech into <=30 s chunks, sent concurrently to the
+    Triton ``whisper`` model, which decodes whatever arrives together as one batch.
+
+Same weights (the version folder's CTranslate2 model), same compute type (int8) and the same
+number of CPU threads for both. Model loading and server start-up are not timed; one warm-up
+request each is. Prints both wall times, the ratio (a)/(b) (above 1.0: Triton is faster) and
+each side's word error rate against the script as a sanity check.
+
+    .venv/bin/python scripts/bench_whisper.py [--minutes 10] [--version 1] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from orchestrator import asr
+from orchestrator.audio import decode_audio, speech_chunks
+from orchestrator.contracts import WHISPER_SAMPLE_RATE
+from orchestrator.models_fetch import PROFILES, weights_dir
+from orchestrator.paths import model_repository
+from orchestrator.synth import SAMPLE_TALK, speak
+from orchestrator.triton_client import TritonModels
+from orchestrator.triton_local import LocalTriton
+
+EXTRA = (
+    "Our new camera records sharp video even in very low light. "
+    "The meeting starts at nine and should finish before lunch. "
+    "This bridge was built more than one hundred years ago. "
+    "We will travel north by train and return home on Sunday. "
+    "Please remember to water the garden every morning before work. "
+    "She bought seven apples and three oranges at the market today. "
+)
+
+
+def talk_text(minutes: float, seed: int = 7) -> str:
+    """About ``minutes`` of varied sentences (espeak-ng at 165 wpm)."""
+    sentences = [s.strip() + "." for s in (SAMPLE_TALK + " " + EXTRA).split(".") if s.strip()]
+    rng = random.Random(seed)
+    words, out = 0, []
+    while words < minutes * 165:
+        sentence = rng.choice(sentences)
+        out.append(sentence)
+        words += len(sentence.split())
+    return " ".join(out)
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    import re
+
+    ref = re.sub(r"[^a-z0-9' ]+", " ", reference.lower()).split()
+    hyp = re.sub(r"[^a-z0-9' ]+", " ", hypothesis.lower()).split()
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[-1] / max(1, len(ref))
+
+
+def in_process(model_dir: Path, audio: np.ndarray, threads: int) -> tuple[float, str]:
+    from faster_whisper import WhisperModel
+
+    model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+    list(model.transcribe(audio[: WHISPER_SAMPLE_RATE * 5], beam_size=5)[0])  # warm-up
+    start = time.perf_counter()
+    segments, _ = model.transcribe(audio, beam_size=5, vad_filter=True, word_timestamps=True)
+    text = " ".join(s.text.strip() for s in segments)
+    return time.perf_counter() - start, text
+
+
+async def through_triton(url: str, audio: np.ndarray, version: str) -> tuple[float, str, int]:
+    async with TritonModels(url) as models:
+        warm = speech_chunks(audio[: WHISPER_SAMPLE_RATE * 20])[:1]
+        await asr.transcribe(models, asr.AsrInput(tuple(warm), 20.0, model_version=version))
+        start = time.perf_counter()
+        chunks = tuple(speech_chunks(audio))
+        transcript = await asr.transcribe(
+            models, asr.AsrInput(chunks, len(audio) / WHISPER_SAMPLE_RATE, model_version=version))
+        return time.perf_counter() - start, transcript.text, len(chunks)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=10.0)
+    parser.add_argument("--version", default="1", help="whisper version of the CPU profile")
+    parser.add_argument("--repeat", type=int, default=1, help="timed runs per side (best kept)")
+    args = parser.parse_args()
+
+    repository = model_repository()
+    item = next(i for i in PROFILES["cpu"]
+                if i.model == "whisper" and str(i.version) == args.version)
+    model_dir = weights_dir(repository, item, "cpu")
+    threads = os.cpu_count() or 1
+    text = talk_text(args.minutes)
+    with tempfile.TemporaryDirectory() as tmp:
+        audio = decode_audio(speak(text, Path(tmp) / "talk.wav", words_per_minute=165))
+    duration = len(audio) / WHISPER_SAMPLE_RATE
+    print(f"talk: {duration / 60:.1f} min synthesized, whisper v{args.version} "
+          f"({item.source.description}), int8, {threads} CPU threads")
+
+    local = [in_process(model_dir, audio, threads) for _ in range(args.repeat)]
+    t_local, text_local = min(local)
+    with LocalTriton(repository, models=["whisper"]) as server:
+        assert server.endpoints is not None
+        runs = [asyncio.run(through_triton(server.endpoints.grpc, audio, args.version))
+                for _ in range(args.repeat)]
+    t_triton, text_triton, n_chunks = min(runs)
+
+    print(f"(a) in-process faster-whisper transcribe: {t_local:7.1f} s  "
+          f"RTF {t_local / duration:.3f}  WER {wer(text, text_local):.3f}")
+    print(f"(b) Triton, {n_chunks} VAD chunks concurrent: {t_triton:7.1f} s  "
+          f"RTF {t_triton / duration:.3f}  WER {wer(text, text_triton):.3f}")
+    print(f"ratio (a)/(b) = {t_local / t_triton:.2f}x  (goal: >= 1.0x)")
+
+
+if __name__ == "__main__":
+    main()
