@@ -67,3 +67,15 @@ def test_export_that_fails_verification_writes_nothing(repository: Path):
     for name in CLIP_FOLDERS:
         assert not (repository / name / "3").exists()
     assert sorted(p.name for p in repository.iterdir()) == sorted(CLIP_FOLDERS)
+
+
+def test_real_weights_without_internet_fail_cleanly(repository: Path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    proc = subprocess.run([str(export_python()), str(SCRIPT), "--model", "ViT-B-32",
+                           "--pretrained", "laion2b_s34b_b79k", "--repository", str(repository),
+                           "--version", "2"], capture_output=True, text=True, timeout=300,
+                          check=False)
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert proc.returncode == 1 and "need internet" in report["error"]
+    assert "Traceback" not in proc.stderr
+    assert not (repository / "clip_image" / "2" / CLIP_METADATA).exists()
