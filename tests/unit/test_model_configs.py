@@ -57,6 +57,8 @@ def test_config_declares_contract(path: Path):
     if contract.batched:
         assert config.max_batch_size > 0
         assert config.HasField("dynamic_batching")
+    else:
+        assert config.max_batch_size == 0
     assert config.model_transaction_policy.decoupled == contract.decoupled
 
 
@@ -66,11 +68,33 @@ def test_profile_places_instances_and_names_existing_versions(path: Path):
     model_dir = path.parent if path.name == "config.pbtxt" else path.parent.parent
     gpu = profile_of(path) == "gpu" and model_dir.name not in CPU_FRONT_ENDS
     expected = KIND.KIND_GPU if gpu else KIND.KIND_CPU
+    if config.backend == "vllm":  # the vLLM backend places its engine itself
+        expected = KIND.KIND_MODEL
     assert [g.kind for g in config.instance_group] == [expected]
     versions = list(config.version_policy.specific.versions)
     assert versions, "each profile names the versions it serves"
     for version in versions:
-        assert (model_dir / str(version) / "model.py").is_file()
+        folder = model_dir / str(version)
+        # The vllm backend brings its own model.py and reads model.json.
+        entry = "model.json" if config.backend == "vllm" else "model.py"
+        assert (folder / entry).is_file(), folder / entry
+
+
+def test_llm_profiles_share_engine_argument_keys():
+    import json
+
+    gpu = parse(REPOSITORY / "llm" / "config.pbtxt")
+    cpu = parse(REPOSITORY / "llm" / "configs" / "cpu.pbtxt")
+    assert gpu.backend == "vllm" and cpu.backend == "python"
+    assert gpu.parameters["REPORT_CUSTOM_METRICS"].string_value == "true"
+    production = json.loads((REPOSITORY / "llm" / "1" / "model.json").read_text())
+    assert "quantization" not in production  # let vLLM pick awq_marlin
+    assert production["max_model_len"] == 8192 and production["enable_prefix_caching"]
+    assert production["disable_log_stats"] is False
+    for version in cpu.version_policy.specific.versions:
+        local = json.loads((REPOSITORY / "llm" / str(version) / "model.json").read_text())
+        assert set(local) - {"enforce_eager", "seed"} <= set(production) | {"dtype"}
+        assert local["structured_outputs_config"] == production["structured_outputs_config"]
 
 
 def test_whisper_profiles_split_versions_and_precision():

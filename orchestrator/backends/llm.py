@@ -1,0 +1,185 @@
+"""CPU profile of Triton model ``llm``: vLLM's CPU build inside the python backend.
+
+Same tensors and decoupled behaviour as Triton's vLLM backend (the GPU profile), from the same
+``model.json`` engine arguments (``AsyncEngineArgs``) in the version folder; a relative
+``"model"`` path is resolved against that folder. Requests go to one ``AsyncLLM`` engine that
+runs on an asyncio loop in its own thread; every request answers through its response sender:
+a stream of deltas with ``stream`` true, one final response otherwise. A request the client
+cancels is aborted in the engine (logged, and counted in ``snapclip_llm_cancelled_total``).
+
+The stub's embedded interpreter starts with an ASCII locale, which torch's imports trip on, so
+the locale and stdio are switched to UTF-8 before vLLM is imported (see BRIEF).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import locale
+import os
+import sys
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from orchestrator.contracts import LLM
+
+locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
+for _stream in (sys.stdout, sys.stderr):
+    if hasattr(_stream, "reconfigure"):
+        _stream.reconfigure(encoding="utf-8")
+
+_OUTPUT = LLM.outputs[0].name
+
+
+def _optional(request: object, name: str, default: Any) -> Any:
+    import triton_python_backend_utils as pb_utils
+
+    tensor = pb_utils.get_input_tensor_by_name(request, name)
+    if tensor is None:
+        return default
+    value = tensor.as_numpy().reshape(-1)[0]
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def sampling_params(raw: str) -> Any:
+    """vLLM ``SamplingParams`` from the ``sampling_parameters`` JSON (ValueError if invalid)."""
+    from vllm import SamplingParams
+    from vllm.sampling_params import StructuredOutputsParams
+
+    try:
+        fields = json.loads(raw) if raw else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"sampling_parameters is not JSON: {exc}") from exc
+    if not isinstance(fields, dict):
+        raise ValueError("sampling_parameters must be a JSON object")
+    structured = fields.pop("structured_outputs", None)
+    try:
+        if structured is not None:
+            fields["structured_outputs"] = StructuredOutputsParams(**structured)
+        return SamplingParams(**fields)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"invalid sampling_parameters: {exc}") from exc
+
+
+class TritonPythonModel:
+    def initialize(self, args: dict[str, str]) -> None:
+        import triton_python_backend_utils as pb_utils
+
+        self._pb = pb_utils
+        self._log = pb_utils.Logger
+        version_dir = Path(args["model_repository"]) / args["model_version"]
+        engine_file = version_dir / "model.json"
+        if not engine_file.is_file():
+            raise pb_utils.TritonModelException(f"llm: {engine_file} is missing")
+        engine_args = json.loads(engine_file.read_text())
+        model = Path(engine_args.get("model", ""))
+        if not model.is_absolute() and (version_dir / model).exists():
+            engine_args["model"] = str(version_dir / model)
+        if not Path(engine_args["model"]).exists():
+            raise pb_utils.TritonModelException(
+                f"llm version {args['model_version']}: weights {engine_args['model']} are "
+                "missing; run `snapclip models fetch --profile cpu`")
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        # The family must outlive its metrics: Triton deletes a collected family's metrics.
+        self._cancelled_family = pb_utils.MetricFamily(
+            name="snapclip_llm_cancelled_total",
+            description="llm requests aborted in the engine because the client cancelled",
+            kind=pb_utils.MetricFamily.COUNTER,
+        )
+        self._cancelled = self._cancelled_family.Metric(
+            labels={"model": args["model_name"], "version": args["model_version"]})
+
+        from vllm.config import StructuredOutputsConfig
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        # JSON holds a dict; EngineArgs wants the config object.
+        if isinstance(engine_args.get("structured_outputs_config"), dict):
+            engine_args["structured_outputs_config"] = StructuredOutputsConfig(
+                **engine_args["structured_outputs_config"])
+
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="llm-engine",
+                                        daemon=True)
+        self._thread.start()
+
+        async def start() -> Any:
+            return AsyncLLM.from_engine_args(AsyncEngineArgs(**engine_args))
+
+        self._engine = asyncio.run_coroutine_threadsafe(start(), self._loop).result()
+        self._tasks: set[asyncio.Future] = set()
+        self._log.log_info(f"llm v{args['model_version']}: {engine_args['model']} ready")
+
+    def execute(self, requests: list) -> None:
+        for request in requests:
+            future = asyncio.run_coroutine_threadsafe(self._answer(request), self._loop)
+            self._tasks.add(future)
+            future.add_done_callback(self._tasks.discard)
+
+    async def _answer(self, request: object) -> None:
+        pb = self._pb
+        sender = request.get_response_sender()
+        final = pb.TRITONSERVER_RESPONSE_COMPLETE_FINAL
+        request_id = uuid.uuid4().hex
+        tokens = 0
+        finished = False
+        try:
+            prompt = _optional(request, "text_input", "")
+            stream = bool(_optional(request, "stream", False))
+            exclude_input = bool(_optional(request, "exclude_input_in_output", False))
+            params = sampling_params(_optional(request, "sampling_parameters", ""))
+            from vllm.sampling_params import RequestOutputKind
+
+            params.output_kind = (RequestOutputKind.DELTA if stream
+                                  else RequestOutputKind.FINAL_ONLY)
+            async for output in self._engine.generate(prompt, params, request_id):
+                if request.is_cancelled():
+                    self._cancelled.increment(1)
+                    self._log.log_info(f"llm: request {request_id} cancelled by the client "
+                                       f"after {tokens} tokens; generation stopped")
+                    sender.send(pb.InferenceResponse(error=pb.TritonError(
+                        "request cancelled", pb.TritonError.CANCELLED)), flags=final)
+                    break  # leaving generate() aborts the request in the engine
+                piece = output.outputs[0]
+                tokens = len(piece.token_ids) if not stream else tokens + len(piece.token_ids)
+                text = piece.text
+                if not stream and not exclude_input:
+                    text = prompt + text
+                if stream and not output.finished:
+                    sender.send(self._response(text))
+                elif output.finished:
+                    sender.send(self._response(text), flags=final)
+                    finished = True
+                    return
+        except Exception as exc:  # noqa: BLE001 -- every failure becomes this request's error
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self._log.log_warn(f"llm: request {request_id} failed: {type(exc).__name__}: "
+                               f"{message}")
+            kind = (pb.TritonError.INVALID_ARG if isinstance(exc, ValueError)
+                    else pb.TritonError.INTERNAL)
+            sender.send(pb.InferenceResponse(error=pb.TritonError(f"llm: {message}", kind)),
+                        flags=final)
+
+        finally:
+            if not finished:  # cancelled or failed: make sure the engine drops it
+                with contextlib.suppress(Exception):
+                    await self._engine.abort(request_id)
+
+    def _response(self, text: str) -> object:
+        pb = self._pb
+        return pb.InferenceResponse(output_tensors=[
+            pb.Tensor(_OUTPUT, np.array([text.encode("utf-8")], dtype=np.object_))])
+
+    def finalize(self) -> None:
+        engine = getattr(self, "_engine", None)
+        if engine is not None:
+            self._loop.call_soon_threadsafe(engine.shutdown)
+        if hasattr(self, "_loop"):
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=30)

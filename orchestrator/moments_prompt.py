@@ -1,0 +1,209 @@
+"""Asking the ``llm`` model for candidate moments: schema, chunking, prompts, validation.
+
+The transcript is cut into sentences (from word timestamps), packed into chunks that fit the
+model's context with a few sentences of overlap, and each chunk becomes one chat prompt built
+with the served model's own chat template. The answer is JSON constrained by ``moments_schema``
+(vLLM structured outputs), so it always parses; what it says is still checked: a moment must lie
+inside the chunk it came from, or it is dropped rather than trusted. Answers from overlapping
+chunks are merged, keeping the better of two moments that cover mostly the same time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.transcript import Transcript
+
+SENTENCE_ENDS = (".", "!", "?", "…")
+
+
+def moments_schema(max_moments: int = 5) -> dict[str, Any]:
+    """JSON schema of the ``llm`` answer: ``{"moments": [...]}``."""
+    moment = {
+        "type": "object",
+        "properties": {
+            "start_s": {"type": "number", "minimum": 0},
+            "end_s": {"type": "number", "minimum": 0},
+            "title": {"type": "string", "minLength": 1, "maxLength": 100},
+            "hook": {"type": "string", "minLength": 1, "maxLength": 200},
+            "reason": {"type": "string", "minLength": 1, "maxLength": 300},
+            "score": {"type": "integer", "minimum": 0, "maximum": 100},
+        },
+        "required": ["start_s", "end_s", "title", "hook", "reason", "score"],
+        "additionalProperties": False,
+    }
+    return {
+        "type": "object",
+        "properties": {"moments": {"type": "array", "items": moment, "minItems": 0,
+                                   "maxItems": max_moments}},
+        "required": ["moments"],
+        "additionalProperties": False,
+    }
+
+
+@dataclass(frozen=True)
+class Sentence:
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class TranscriptChunk:
+    index: int
+    sentences: tuple[Sentence, ...]
+
+    @property
+    def start_s(self) -> float:
+        return self.sentences[0].start_s
+
+    @property
+    def end_s(self) -> float:
+        return self.sentences[-1].end_s
+
+    def render(self) -> str:
+        """One line per sentence, prefixed with its start and end in seconds."""
+        return "\n".join(f"[{s.start_s:.1f}-{s.end_s:.1f}] {s.text}" for s in self.sentences)
+
+
+@dataclass(frozen=True)
+class Moment:
+    start_s: float
+    end_s: float
+    title: str
+    hook: str
+    reason: str
+    score: int
+    chunk: int
+
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
+
+def sentences(transcript: Transcript) -> list[Sentence]:
+    """Split the transcript into sentences at sentence-ending punctuation, timed by its words."""
+    out: list[Sentence] = []
+    words: list = []
+    for segment in transcript.segments:
+        for word in segment.words:
+            words.append(word)
+            if word.word.rstrip("\"')]").endswith(SENTENCE_ENDS):
+                out.append(Sentence(words[0].start, word.end, " ".join(w.word for w in words)))
+                words = []
+        if not segment.words and segment.text.strip():
+            out.append(Sentence(segment.start, segment.end, segment.text.strip()))
+    if words:
+        out.append(Sentence(words[0].start, words[-1].end, " ".join(w.word for w in words)))
+    return out
+
+
+def chunk_sentences(items: Sequence[Sentence], count_tokens: Callable[[str], int],
+                    budget_tokens: int, overlap: int = 2) -> list[TranscriptChunk]:
+    """Pack sentences into chunks whose rendered text fits ``budget_tokens``.
+
+    Each chunk after the first repeats the last ``overlap`` sentences of the one before, so a
+    moment that straddles a boundary is seen whole at least once. A single sentence longer
+    than the budget becomes a chunk of its own (the model truncates nothing silently: the
+    server refuses an over-long prompt).
+    """
+    chunks: list[TranscriptChunk] = []
+    current: list[Sentence] = []
+    fresh = 0  # sentences in `current` not carried over from the previous chunk
+    for sentence in items:
+        candidate = [*current, sentence]
+        text = TranscriptChunk(0, tuple(candidate)).render()
+        if current and fresh and count_tokens(text) > budget_tokens:
+            chunks.append(TranscriptChunk(len(chunks), tuple(current)))
+            current = [*current[-overlap:], sentence] if overlap else [sentence]
+            fresh = 1
+        else:
+            current, fresh = candidate, fresh + 1
+    if current and fresh:
+        chunks.append(TranscriptChunk(len(chunks), tuple(current)))
+    return chunks
+
+
+INSTRUCTIONS = (
+    "You pick moments from a video transcript that would work as short standalone clips on "
+    "social media: a strong hook in the first seconds, a complete thought, a surprise, a "
+    "useful tip or an emotional peak. Each transcript line starts with [start-end] in seconds. "
+    "Return up to {k} moments, each {min_s:.0f} to {max_s:.0f} seconds long, whose start_s "
+    "and end_s are times from these lines. Give each a short title, the hook (the opening "
+    "line that grabs attention), the reason it would be popular, and a score from 0 to 100. "
+    "Answer with JSON only."
+)
+
+
+class PromptBuilder:
+    """Chat prompts for one served model, rendered with that model's chat template."""
+
+    def __init__(self, tokenizer: Any, *, max_moments: int = 5, min_len_s: float = 15.0,
+                 max_len_s: float = 60.0) -> None:
+        self._tokenizer = tokenizer
+        self.max_moments = max_moments
+        self._instructions = INSTRUCTIONS.format(k=max_moments, min_s=min_len_s,
+                                                 max_s=max_len_s)
+
+    @classmethod
+    def from_pretrained(cls, path: str, **kwargs: Any) -> PromptBuilder:
+        from transformers import AutoTokenizer
+
+        return cls(AutoTokenizer.from_pretrained(path), **kwargs)
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False))
+
+    def overhead_tokens(self) -> int:
+        """Tokens the prompt takes besides the transcript lines."""
+        return self.count_tokens(self.build_text(""))
+
+    def build_text(self, transcript_lines: str) -> str:
+        # The instructions go into the user turn: Mistral's template has no system role.
+        messages = [{"role": "user",
+                     "content": f"{self._instructions}\n\nTranscript:\n{transcript_lines}"}]
+        return self._tokenizer.apply_chat_template(messages, tokenize=False,
+                                                   add_generation_prompt=True)
+
+    def build(self, chunk: TranscriptChunk) -> str:
+        return self.build_text(chunk.render())
+
+
+def parse_moments(text: str, chunk: TranscriptChunk, *, slack_s: float = 1.0) -> list[Moment]:
+    """The moments in one answer that are well-formed and lie inside ``chunk``."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return []
+    items = data.get("moments") if isinstance(data, dict) else None
+    moments = []
+    for item in items if isinstance(items, list) else []:
+        try:
+            start, end = float(item["start_s"]), float(item["end_s"])
+            score = int(item["score"])
+            title, hook, reason = (str(item[k]).strip() for k in ("title", "hook", "reason"))
+        except (KeyError, TypeError, ValueError):
+            continue
+        inside = chunk.start_s - slack_s <= start < end <= chunk.end_s + slack_s
+        if inside and 0 <= score <= 100 and title:
+            moments.append(Moment(start, end, title, hook, reason, score, chunk.index))
+    return moments
+
+
+def overlap_ratio(a: Moment, b: Moment) -> float:
+    """Temporal intersection over union."""
+    inter = max(0.0, min(a.end_s, b.end_s) - max(a.start_s, b.start_s))
+    union = max(a.end_s, b.end_s) - min(a.start_s, b.start_s)
+    return inter / union if union > 0 else 0.0
+
+
+def merge_moments(moments: Sequence[Moment], *, max_overlap: float = 0.5) -> list[Moment]:
+    """Best first; a moment overlapping a better one by more than ``max_overlap`` is a duplicate."""
+    kept: list[Moment] = []
+    for moment in sorted(moments, key=lambda m: (-m.score, m.start_s)):
+        if all(overlap_ratio(moment, k) <= max_overlap for k in kept):
+            kept.append(moment)
+    return kept

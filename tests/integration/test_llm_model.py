@@ -1,0 +1,130 @@
+"""The ``llm`` model on the real local Triton: vLLM CPU in the python backend (versions 2, 3)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import jsonschema
+import pytest
+
+from orchestrator.moments import MomentsInput, find_moments
+from orchestrator.moments_prompt import PromptBuilder, moments_schema
+from orchestrator.paths import model_repository
+from orchestrator.transcript import Segment, Transcript, Word
+from orchestrator.triton_client import ModelRequestError, TritonModels
+from orchestrator.triton_local import LocalTriton
+from tests.support import metric_value
+
+pytestmark = pytest.mark.integration
+CHAT = "<|im_start|>user\n{}<|im_end|>\n<|im_start|>assistant\n"
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+async def pieces(url: str, prompt: str, sampling: dict, version: str,
+                 stream: bool = False) -> list[str]:
+    async with TritonModels(url) as models:
+        return [p async for p in models.generate(prompt, sampling, version=version,
+                                                 stream=stream)]
+
+
+@pytest.mark.parametrize("version", ["2", "3"])
+def test_both_cpu_versions_answer(grpc_url: str, version: str):
+    (text,) = run(pieces(grpc_url, CHAT.format("Say hello."),
+                         {"temperature": 0, "max_tokens": 16, "seed": 1}, version))
+    assert text.strip()
+    again = run(pieces(grpc_url, CHAT.format("Say hello."),
+                       {"temperature": 0, "max_tokens": 16, "seed": 1}, version))
+    assert again == [text]  # temperature 0 + seed: repeatable
+
+
+def test_streaming_yields_several_responses(grpc_url: str):
+    sampling = {"temperature": 0, "max_tokens": 12, "seed": 1}
+    streamed = run(pieces(grpc_url, CHAT.format("Count to ten."), sampling, "2", stream=True))
+    (whole,) = run(pieces(grpc_url, CHAT.format("Count to ten."), sampling, "2"))
+    assert len(streamed) > 1
+    assert "".join(streamed) == whole
+
+
+@pytest.mark.parametrize("version", ["3", "2"])
+def test_structured_outputs_always_validate(grpc_url: str, version: str):
+    schema = moments_schema(2)
+    prompt = CHAT.format("Pick the best moments of this talk as JSON. [0.0-20.0] Hello world.")
+
+    async def all_seeds() -> list[str]:
+        async with TritonModels(grpc_url) as models:
+            async def one(seed: int) -> str:
+                sampling = {"temperature": 1.0, "seed": seed, "max_tokens": 1536,
+                            "structured_outputs": {"json": schema}}
+                return "".join([p async for p in models.generate(prompt, sampling,
+                                                                 version=version)])
+            return await asyncio.gather(*(one(seed) for seed in range(20)))
+
+    for text in run(all_seeds()):
+        jsonschema.validate(json.loads(text), schema)
+
+
+def test_prompt_longer_than_the_context_is_a_clean_error(grpc_url: str):
+    with pytest.raises(ModelRequestError, match="llm"):
+        run(pieces(grpc_url, "word " * 5000, {"max_tokens": 4}, "2"))
+    (text,) = run(pieces(grpc_url, CHAT.format("Still there?"), {"max_tokens": 4}, "2"))
+    assert text
+
+
+def test_cancelled_stream_stops_generation(grpc_url: str, triton: LocalTriton):
+    assert triton.endpoints is not None
+    labels = {"model": "llm", "version": "2"}
+
+    def cancelled() -> float:
+        text = httpx.get(triton.endpoints.metrics_url, timeout=10).text
+        return metric_value(text, "snapclip_llm_cancelled_total", **labels)
+
+    before = cancelled()
+
+    async def read_two_then_cancel() -> int:
+        async with TritonModels(grpc_url) as models:
+            stream = models.generate(CHAT.format("Tell me a very long story."),
+                                     {"temperature": 0, "max_tokens": 1500, "ignore_eos": True},
+                                     version="2", stream=True)
+            received = 0
+            async for _ in stream:
+                received += 1
+                if received == 2:
+                    break
+            await stream.aclose()  # cancels the gRPC stream
+            return received
+
+    assert run(read_two_then_cancel()) == 2
+    deadline = time.monotonic() + 30
+    while cancelled() <= before:
+        assert time.monotonic() < deadline, "the engine never saw the cancellation"
+        time.sleep(0.5)
+
+
+def test_moments_stage_on_the_local_llm(grpc_url: str):
+    folder = model_repository() / "llm" / "2" / "hf"
+    builder = PromptBuilder.from_pretrained(str(folder), max_moments=2)
+    words = []
+    t = 0.0
+    for i in range(60):
+        for w in f"Tip number {i} is to speak closer to the microphone.".split():
+            words.append(Word(t, t + 0.3, w, 0.9))
+            t += 0.35
+    transcript = Transcript("en", t, (Segment(0.0, t, " ".join(w.word for w in words),
+                                              tuple(words)),))
+
+    async def go():
+        async with TritonModels(grpc_url) as models:
+            return await find_moments(models, MomentsInput(
+                transcript, context_tokens=2048, max_moments=2, max_new_tokens=400,
+                model_version="2"), builder)
+
+    result = run(go())
+    assert result.chunks >= 2  # 60 sentences do not fit one 2k context with the answer
+    for moment in result.moments:  # whatever the small model said, only valid moments remain
+        assert 0 <= moment.start_s < moment.end_s <= t + 1
