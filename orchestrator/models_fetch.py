@@ -216,13 +216,22 @@ class FetchResult:
     fetched: bool  # False: already present and current
 
 
-def export_python() -> Path:
-    """The interpreter of the CLIP export environment (``$SNAPCLIP_EXPORT_PYTHON`` overrides)."""
-    path = Path(os.environ.get("SNAPCLIP_EXPORT_PYTHON")
-                or REPO_ROOT / ".venv-export" / "bin" / "python")
+def _environment_python(variable: str, folder: str, purpose: str) -> Path:
+    """The interpreter of one of the side environments setup.sh makes (``$variable`` wins)."""
+    path = Path(os.environ.get(variable) or REPO_ROOT / folder / "bin" / "python")
     if not path.exists():
-        raise FetchError(f"the CLIP export environment is missing ({path}); run scripts/setup.sh")
+        raise FetchError(f"the {purpose} environment is missing ({path}); run scripts/setup.sh")
     return path
+
+
+def export_python() -> Path:
+    """The CLIP export environment (torch, open_clip)."""
+    return _environment_python("SNAPCLIP_EXPORT_PYTHON", ".venv-export", "CLIP export")
+
+
+def llm_python() -> Path:
+    """The vLLM CPU environment."""
+    return _environment_python("SNAPCLIP_LLM_PYTHON", ".venv-llm", "vLLM")
 
 
 def _clip_current(repository: Path, version: int, source: ClipExport) -> bool:
@@ -270,15 +279,6 @@ def is_current(repository: Path, item: VersionWeights, profile: str) -> bool:
     if isinstance(item.source, LlmBuild):
         return _llm_current(repository / item.model / str(item.version) / LLM_WEIGHTS)
     return _is_current(weights_dir(repository, item, profile))
-
-
-def llm_python() -> Path:
-    """The interpreter of the vLLM environment (``$SNAPCLIP_LLM_PYTHON`` overrides)."""
-    path = Path(os.environ.get("SNAPCLIP_LLM_PYTHON")
-                or REPO_ROOT / ".venv-llm" / "bin" / "python")
-    if not path.exists():
-        raise FetchError(f"the vLLM environment is missing ({path}); run scripts/setup.sh")
-    return path
 
 
 LLM_WEIGHTS = "hf"

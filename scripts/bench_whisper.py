@@ -33,6 +33,7 @@ from orchestrator.paths import model_repository
 from orchestrator.synth import SAMPLE_TALK, speak
 from orchestrator.triton_client import TritonModels
 from orchestrator.triton_local import LocalTriton
+from orchestrator.wer import word_error_rate as wer
 
 EXTRA = (
     "Our new camera records sharp video even in very low light. "
@@ -54,19 +55,6 @@ def talk_text(minutes: float, seed: int = 7) -> str:
         out.append(sentence)
         words += len(sentence.split())
     return " ".join(out)
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    import re
-
-    ref = re.sub(r"[^a-z0-9' ]+", " ", reference.lower()).split()
-    hyp = re.sub(r"[^a-z0-9' ]+", " ", hypothesis.lower()).split()
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
 
 
 def in_process(model_dir: Path, audio: np.ndarray, threads: int) -> tuple[float, str]:

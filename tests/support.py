@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: word error rate, Prometheus text parsing, synthesized speech."""
+"""Helpers shared by the tests: Prometheus text parsing, synthesized speech (WER re-exported)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ from functools import cache
 import numpy as np
 
 from orchestrator.synth import SpokenText, speak_with_onsets
+from orchestrator.wer import normalize_words, word_error_rate
+
+__all__ = ["SENTENCES", "metric_value", "normalize_words", "silence", "spoken",
+           "word_error_rate"]
 
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog near the river bank",
@@ -19,21 +23,6 @@ SENTENCES = (
     "This bridge was built more than one hundred years ago",
     "We will travel north by train and return home on Sunday",
 )
-
-
-def normalize_words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]+", " ", text.lower()).split()
-
-
-def word_error_rate(reference: str, hypothesis: str) -> float:
-    """Levenshtein distance over words, divided by the reference length."""
-    ref, hyp = normalize_words(reference), normalize_words(hypothesis)
-    row = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        prev, row[0] = row[0], i
-        for j, h in enumerate(hyp, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
-    return row[-1] / max(1, len(ref))
 
 
 def metric_value(metrics_text: str, name: str, **labels: str) -> float:
