@@ -17,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from orchestrator.errors import SnapclipError
@@ -189,14 +190,16 @@ def main() -> None:
     try:
         app()
     except SnapclipError as exc:
-        err.print(f"[red]snapclip: error:[/] {exc}", soft_wrap=True)
+        # One line: a server that failed to start quotes its log, which stays on disk.
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        err.print(f"[red]snapclip: error:[/] {escape(message)}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err.print("snapclip: interrupted")
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 -- the CLI contract: one line, never a traceback
-        err.print(f"[red]snapclip: error:[/] unexpected {type(exc).__name__}: {exc}",
-                  soft_wrap=True)
+        err.print(f"[red]snapclip: error:[/] unexpected {type(exc).__name__}: "
+                  f"{escape(str(exc).splitlines()[0] if str(exc) else '')}")
         sys.exit(1)
 
 
