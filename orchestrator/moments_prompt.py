@@ -11,6 +11,7 @@ chunks are merged, keeping the better of two moments that cover mostly the same 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,7 +38,7 @@ def moments_schema(max_moments: int = 5) -> dict[str, Any]:
     }
     return {
         "type": "object",
-        "properties": {"moments": {"type": "array", "items": moment, "minItems": 0,
+        "properties": {"moments": {"type": "array", "items": moment, "minItems": 1,
                                    "maxItems": max_moments}},
         "required": ["moments"],
         "additionalProperties": False,
@@ -150,6 +151,8 @@ class PromptBuilder:
 
     @classmethod
     def from_pretrained(cls, path: str, **kwargs: Any) -> PromptBuilder:
+        # Only the tokenizer is used; keep transformers' "PyTorch was not found" advice quiet.
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
         from transformers import AutoTokenizer
 
         return cls(AutoTokenizer.from_pretrained(path), **kwargs)

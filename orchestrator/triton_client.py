@@ -100,8 +100,8 @@ class TritonModels:
         return {o.name: result.as_numpy(o.name) for o in contract.outputs}
 
     async def generate(self, prompt: str, sampling: Mapping[str, object], *,
-                       model: str = LLM.name, version: str = "",
-                       stream: bool = False) -> AsyncIterator[str]:
+                       model: str = LLM.name, version: str = "", stream: bool = False,
+                       exclude_input: bool = True) -> AsyncIterator[str]:
         """Ask the decoupled ``llm`` model; yields text pieces (one, unless ``stream``).
 
         Decoupled models answer over gRPC's bidirectional stream only: one request is sent,
@@ -113,7 +113,7 @@ class TritonModels:
             ("stream", np.array([stream]), "BOOL"),
             ("sampling_parameters",
              np.array([json.dumps(dict(sampling)).encode()], dtype=np.object_), "BYTES"),
-            ("exclude_input_in_output", np.array([True]), "BOOL"),
+            ("exclude_input_in_output", np.array([exclude_input]), "BOOL"),
         ):
             tensor = grpcclient.InferInput(name, [1], datatype)
             tensor.set_data_from_numpy(value)

@@ -27,10 +27,10 @@ def run(coro):
 
 
 async def pieces(url: str, prompt: str, sampling: dict, version: str,
-                 stream: bool = False) -> list[str]:
+                 stream: bool = False, exclude_input: bool = True) -> list[str]:
     async with TritonModels(url) as models:
         return [p async for p in models.generate(prompt, sampling, version=version,
-                                                 stream=stream)]
+                                                 stream=stream, exclude_input=exclude_input)]
 
 
 @pytest.mark.parametrize("version", ["2", "3"])
@@ -41,6 +41,24 @@ def test_both_cpu_versions_answer(grpc_url: str, version: str):
     again = run(pieces(grpc_url, CHAT.format("Say hello."),
                        {"temperature": 0, "max_tokens": 16, "seed": 1}, version))
     assert again == [text]  # temperature 0 + seed: repeatable
+
+
+def test_input_in_output_and_stop_strings(grpc_url: str):
+    prompt = CHAT.format("Count from one to ten in words, separated by commas.")
+    sampling = {"temperature": 0, "max_tokens": 24, "seed": 1}
+    (answer,) = run(pieces(grpc_url, prompt, sampling, "2"))
+    (with_prompt,) = run(pieces(grpc_url, prompt, sampling, "2", exclude_input=False))
+    assert with_prompt == prompt + answer
+    stop = answer.strip()[:3]
+    (stopped,) = run(pieces(grpc_url, prompt, {**sampling, "stop": [stop]}, "2"))
+    assert stop not in stopped and len(stopped) < len(answer)
+
+
+def test_bad_sampling_parameters_are_clean_errors(grpc_url: str):
+    with pytest.raises(ModelRequestError, match="sampling_parameters"):
+        run(pieces(grpc_url, "hi", {"temperature": "hot"}, "2"))
+    with pytest.raises(ModelRequestError, match="sampling_parameters"):
+        run(pieces(grpc_url, "hi", {"no_such_field": 1}, "2"))
 
 
 def test_streaming_yields_several_responses(grpc_url: str):
