@@ -209,6 +209,17 @@ def _verify(staging: Path, expected: dict[str, str]) -> None:
         raise FetchError(f"{staging} is not a CTranslate2 model")
 
 
+def _commit(staging: Path, target: Path, item: VersionWeights, digests: dict[str, str]) -> None:
+    """Record what ``staging`` holds (the quick check of later runs) and swap it into place."""
+    record = {"model": item.model, "version": item.version, "source": item.source.description,
+              "files": {n: {"sha256": d, "size": (staging / n).stat().st_size}
+                        for n, d in digests.items()}}
+    (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
+    staging.chmod(0o755)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
 @dataclass(frozen=True)
 class FetchResult:
     item: VersionWeights
@@ -309,14 +320,8 @@ def _fetch_llm(repository: Path, item: VersionWeights, force: bool) -> FetchResu
         if proc.returncode != 0 or not lines or '"ok": true' not in lines[-1]:
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise FetchError(f"building {source.description} failed: {tail}")
-        files = {p.name: {"sha256": _sha256(p), "size": p.stat().st_size}
-                 for p in staging.iterdir() if p.is_file()}
-        (staging / RECORD).write_text(json.dumps(
-            {"model": item.model, "version": item.version, "source": source.description,
-             "files": files}, indent=2) + "\n")
-        staging.chmod(0o755)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        _commit(staging, target, item,
+                {p.name: _sha256(p) for p in staging.iterdir() if p.is_file()})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return FetchResult(item, target, fetched=True)
@@ -339,14 +344,7 @@ def fetch_version(repository: Path, item: VersionWeights, profile: str,
         else:
             expected = _stage_hub(item.source, staging)
         _verify(staging, expected)
-        record = {"model": item.model, "version": item.version,
-                  "source": item.source.description,
-                  "files": {n: {"sha256": d, "size": (staging / n).stat().st_size}
-                            for n, d in expected.items()}}
-        (staging / RECORD).write_text(json.dumps(record, indent=2) + "\n")
-        staging.chmod(0o755)
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+        _commit(staging, target, item, expected)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return FetchResult(item, target, fetched=True)
