@@ -146,13 +146,9 @@ def _shm_in_use() -> set[str]:
     return names
 
 
-def _orphaned_shm(before: set[str]) -> list[Path]:
-    """Multiprocessing shm entries that appeared while our server ran and nobody uses now."""
-    new = [p for p in SHM_DIR.iterdir() if p.name not in before and p.name.startswith(_MP_SHM)]
-    if not new:
-        return []
-    in_use = _shm_in_use()
-    return [p for p in new if p.name not in in_use]
+def _new_mp_shm(before: set[str]) -> list[Path]:
+    """Multiprocessing shm entries that appeared since ``before`` was taken."""
+    return [p for p in SHM_DIR.iterdir() if p.name not in before and p.name.startswith(_MP_SHM)]
 
 
 class LocalTriton:
@@ -279,12 +275,12 @@ class LocalTriton:
             region.unlink(missing_ok=True)
         # vLLM's engine processes may outlive the server by a moment; wait for them to let go.
         deadline = time.monotonic() + 10
-        while True:
-            for leftover in _orphaned_shm(self._shm_before):
-                leftover.unlink(missing_ok=True)
-            pending = [p for p in SHM_DIR.iterdir()
-                       if p.name not in self._shm_before and p.name.startswith(_MP_SHM)]
-            if not pending or time.monotonic() > deadline:
+        while pending := _new_mp_shm(self._shm_before):
+            in_use = _shm_in_use()
+            for leftover in pending:
+                if leftover.name not in in_use:
+                    leftover.unlink(missing_ok=True)
+            if time.monotonic() > deadline:
                 break
             time.sleep(0.5)
 

@@ -13,11 +13,9 @@ error; the rest of the batch is answered.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
+from orchestrator.backends.args import parameters, version_dir
 from orchestrator.backends.clip_inputs import ClipMetadata, TextTokens, preprocess_frame
 from orchestrator.contracts import (
     CLIP_IMAGE,
@@ -37,9 +35,8 @@ class _ClipFrontEnd:
         import triton_python_backend_utils as pb_utils
 
         self._pb = pb_utils
-        config = json.loads(args["model_config"])
-        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
-        self._version_dir = Path(args["model_repository"]) / args["model_version"]
+        params = parameters(args)
+        self._version_dir = version_dir(args)
         metadata = self._version_dir / CLIP_METADATA
         if not metadata.is_file():
             raise pb_utils.TritonModelException(

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from orchestrator.backends.args import version_dir
 from orchestrator.contracts import LLM
 
 locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
@@ -72,14 +73,14 @@ class TritonPythonModel:
 
         self._pb = pb_utils
         self._log = pb_utils.Logger
-        version_dir = Path(args["model_repository"]) / args["model_version"]
-        engine_file = version_dir / "model.json"
+        folder = version_dir(args)
+        engine_file = folder / "model.json"
         if not engine_file.is_file():
             raise pb_utils.TritonModelException(f"llm: {engine_file} is missing")
         engine_args = json.loads(engine_file.read_text())
         model = Path(engine_args.get("model", ""))
-        if not model.is_absolute() and (version_dir / model).exists():
-            engine_args["model"] = str(version_dir / model)
+        if not model.is_absolute() and (folder / model).exists():
+            engine_args["model"] = str(folder / model)
         if not Path(engine_args["model"]).exists():
             raise pb_utils.TritonModelException(
                 f"llm version {args['model_version']}: weights {engine_args['model']} are "

@@ -9,12 +9,11 @@ else ``model.onnx``) and ``cpu_threads`` (0 = all cores).
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import numpy as np
 
+from orchestrator.backends.args import parameters, version_dir
 from orchestrator.contracts import CONTRACTS
 
 
@@ -24,17 +23,16 @@ class TritonPythonModel:
         import triton_python_backend_utils as pb_utils
 
         self._pb = pb_utils
-        config = json.loads(args["model_config"])
-        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+        params = parameters(args)
         self.contract = CONTRACTS[args["model_name"]]
-        version_dir = Path(args["model_repository"]) / args["model_version"]
+        folder = version_dir(args)
         candidates = (["model.int8.onnx"] if params.get("precision") == "int8" else [])
-        path = next((version_dir / n for n in [*candidates, "model.onnx"]
-                     if (version_dir / n).is_file()), None)
+        path = next((folder / n for n in [*candidates, "model.onnx"]
+                     if (folder / n).is_file()), None)
         if path is None:
             raise pb_utils.TritonModelException(
                 f"{self.contract.name} version {args['model_version']}: no model.onnx in "
-                f"{version_dir}; run `snapclip models fetch`")
+                f"{folder}; run `snapclip models fetch`")
         options = ort.SessionOptions()
         options.intra_op_num_threads = int(params.get("cpu_threads", "0") or 0) or (
             os.cpu_count() or 1)

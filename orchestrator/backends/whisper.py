@@ -17,23 +17,17 @@ Config parameters (``config.pbtxt`` / ``configs/cpu.pbtxt``):
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from orchestrator.backends.args import parameters, version_dir
 from orchestrator.backends.whisper_batch import ChunkRequest, DecodeOptions, WhisperBatchTranscriber
 from orchestrator.contracts import WHISPER, WHISPER_MAX_CHUNK_S, WHISPER_MAX_SAMPLES
 
 _AUDIO = WHISPER.input("AUDIO").name
 _LANGUAGE = WHISPER.input("LANGUAGE").name
 _TRANSCRIPT = WHISPER.output("TRANSCRIPT").name
-
-
-def _parameters(model_config: dict[str, Any]) -> dict[str, str]:
-    return {k: v["string_value"] for k, v in model_config.get("parameters", {}).items()}
 
 
 def check_audio(samples: np.ndarray) -> np.ndarray:
@@ -66,12 +60,10 @@ class TritonPythonModel:
 
         self._pb = pb_utils
         self._log = pb_utils.Logger
-        config = json.loads(args["model_config"])
-        params = _parameters(config)
-        version_dir = Path(args["model_repository"]) / args["model_version"]
+        params = parameters(args)
         if "weights_dir" not in params:
             raise pb_utils.TritonModelException("whisper: config parameter 'weights_dir' missing")
-        weights = version_dir / params["weights_dir"]
+        weights = version_dir(args) / params["weights_dir"]
         if not (weights / "model.bin").is_file():
             raise pb_utils.TritonModelException(
                 f"whisper version {args['model_version']}: no CTranslate2 weights in {weights}; "
