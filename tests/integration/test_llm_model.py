@@ -33,7 +33,7 @@ async def pieces(url: str, prompt: str, sampling: dict, version: str,
                                                  stream=stream, exclude_input=exclude_input)]
 
 
-@pytest.mark.parametrize("version", ["2", "3"])
+@pytest.mark.parametrize("version", ["3", "2"])
 def test_both_cpu_versions_answer(grpc_url: str, version: str):
     (text,) = run(pieces(grpc_url, CHAT.format("Say hello."),
                          {"temperature": 0, "max_tokens": 16, "seed": 1}, version))
@@ -46,30 +46,30 @@ def test_both_cpu_versions_answer(grpc_url: str, version: str):
 def test_input_in_output_and_stop_strings(grpc_url: str):
     prompt = CHAT.format("Count from one to ten in words, separated by commas.")
     sampling = {"temperature": 0, "max_tokens": 24, "seed": 1}
-    (answer,) = run(pieces(grpc_url, prompt, sampling, "2"))
-    (with_prompt,) = run(pieces(grpc_url, prompt, sampling, "2", exclude_input=False))
+    (answer,) = run(pieces(grpc_url, prompt, sampling, "3"))
+    (with_prompt,) = run(pieces(grpc_url, prompt, sampling, "3", exclude_input=False))
     assert with_prompt == prompt + answer
     stop = answer.strip()[:3]
-    (stopped,) = run(pieces(grpc_url, prompt, {**sampling, "stop": [stop]}, "2"))
+    (stopped,) = run(pieces(grpc_url, prompt, {**sampling, "stop": [stop]}, "3"))
     assert stop not in stopped and len(stopped) < len(answer)
 
 
 def test_bad_sampling_parameters_are_clean_errors(grpc_url: str):
     with pytest.raises(ModelRequestError, match="sampling_parameters"):
-        run(pieces(grpc_url, "hi", {"temperature": "hot"}, "2"))
+        run(pieces(grpc_url, "hi", {"temperature": "hot"}, "3"))
     with pytest.raises(ModelRequestError, match="sampling_parameters"):
-        run(pieces(grpc_url, "hi", {"no_such_field": 1}, "2"))
+        run(pieces(grpc_url, "hi", {"no_such_field": 1}, "3"))
 
 
 def test_streaming_yields_several_responses(grpc_url: str):
     sampling = {"temperature": 0, "max_tokens": 12, "seed": 1}
-    streamed = run(pieces(grpc_url, CHAT.format("Count to ten."), sampling, "2", stream=True))
-    (whole,) = run(pieces(grpc_url, CHAT.format("Count to ten."), sampling, "2"))
+    streamed = run(pieces(grpc_url, CHAT.format("Count to ten."), sampling, "3", stream=True))
+    (whole,) = run(pieces(grpc_url, CHAT.format("Count to ten."), sampling, "3"))
     assert len(streamed) > 1
     assert "".join(streamed) == whole
 
 
-@pytest.mark.parametrize("version", ["3", "2"])
+@pytest.mark.parametrize("version", ["2", "3"])
 def test_structured_outputs_always_validate(grpc_url: str, version: str):
     schema = moments_schema(2)
     prompt = CHAT.format("Pick the best moments of this talk as JSON. [0.0-20.0] Hello world.")
@@ -89,14 +89,14 @@ def test_structured_outputs_always_validate(grpc_url: str, version: str):
 
 def test_prompt_longer_than_the_context_is_a_clean_error(grpc_url: str):
     with pytest.raises(ModelRequestError, match="llm"):
-        run(pieces(grpc_url, "word " * 5000, {"max_tokens": 4}, "2"))
-    (text,) = run(pieces(grpc_url, CHAT.format("Still there?"), {"max_tokens": 4}, "2"))
+        run(pieces(grpc_url, "word " * 5000, {"max_tokens": 4}, "3"))
+    (text,) = run(pieces(grpc_url, CHAT.format("Still there?"), {"max_tokens": 4}, "3"))
     assert text
 
 
 def test_cancelled_stream_stops_generation(grpc_url: str, triton: LocalTriton):
     assert triton.endpoints is not None
-    labels = {"model": "llm", "version": "2"}
+    labels = {"model": "llm", "version": "3"}
 
     def cancelled() -> float:
         text = httpx.get(triton.endpoints.metrics_url, timeout=10).text
@@ -108,7 +108,7 @@ def test_cancelled_stream_stops_generation(grpc_url: str, triton: LocalTriton):
         async with TritonModels(grpc_url) as models:
             stream = models.generate(CHAT.format("Tell me a very long story."),
                                      {"temperature": 0, "max_tokens": 1500, "ignore_eos": True},
-                                     version="2", stream=True)
+                                     version="3", stream=True)
             received = 0
             async for _ in stream:
                 received += 1
@@ -125,7 +125,7 @@ def test_cancelled_stream_stops_generation(grpc_url: str, triton: LocalTriton):
 
 
 def test_moments_stage_on_the_local_llm(grpc_url: str):
-    folder = model_repository() / "llm" / "2" / "hf"
+    folder = model_repository() / "llm" / "3" / "hf"
     builder = PromptBuilder.from_pretrained(str(folder), max_moments=2)
     words = []
     t = 0.0
@@ -140,7 +140,7 @@ def test_moments_stage_on_the_local_llm(grpc_url: str):
         async with TritonModels(grpc_url) as models:
             return await find_moments(models, MomentsInput(
                 transcript, context_tokens=2048, max_moments=2, max_new_tokens=400,
-                model_version="2"), builder)
+                model_version="3"), builder)
 
     result = run(go())
     assert result.chunks >= 2  # 60 sentences do not fit one 2k context with the answer

@@ -104,7 +104,7 @@ def test_merge_removes_duplicates_from_overlapping_chunks():
 
 
 def test_prompt_uses_the_models_chat_template():
-    folder = model_repository() / "llm" / "2" / "hf"
+    folder = model_repository() / "llm" / "3" / "hf"
     if not (folder / "tokenizer.json").is_file():
         pytest.fail("llm weights missing; run scripts/setup.sh", pytrace=False)
     builder = PromptBuilder.from_pretrained(str(folder), max_moments=3)

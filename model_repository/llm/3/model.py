@@ -1,4 +1,4 @@
-"""Triton entry point for `llm` version 3: a tiny random MistralForCausalLM (CPU profile; exercises the production architecture).
+"""Triton entry point for `llm` version 3: SmolLM2-135M-Instruct (CPU profile).
 
 Implementation: orchestrator.backends.llm (vLLM CPU). Engine arguments: model.json here; the
 weights (folder `hf/`) are written by `snapclip models fetch --profile cpu`.
