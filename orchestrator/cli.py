@@ -13,14 +13,24 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
+from urllib.parse import urlparse
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orchestrator.errors import SnapclipError
+from orchestrator.errors import InputError, SnapclipError
+
+if TYPE_CHECKING:
+    from orchestrator.ingest import Source
+    from orchestrator.manifest import Weights
+    from orchestrator.pipeline import RunResult
+
+# What `snapclip run` needs from a local server.
+SERVED_MODELS = ["whisper", "llm", "clip_image", "clip_image_encoder", "clip_text",
+                 "clip_text_encoder"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find the best moments of a long video and cut them into short clips.")
@@ -45,9 +55,15 @@ class _ConsoleReporter:
             self._tasks[name] = self._progress.add_task(name, total=total)
         self._progress.update(self._tasks[name], completed=done, total=total)
 
+    def transfer(self, name: str, done: int, total: int | None) -> None:
+        """Byte progress, shown in MB (the total may be unknown)."""
+        mb = 1024 * 1024
+        self.progress(name, done // mb, max(done, total or 0) // mb or 1)
+
 
 @contextlib.contextmanager
-def _triton_endpoint(url: str | None, models: list[str]) -> Iterator[str]:
+def _triton_endpoint(url: str | None, models: list[str], repository: Path | None = None
+                     ) -> Iterator[str]:
     """Yield a gRPC ``host:port``: the given one, or a local server started for the job."""
     if url:
         yield url
@@ -55,7 +71,7 @@ def _triton_endpoint(url: str | None, models: list[str]) -> Iterator[str]:
     from orchestrator.triton_local import LocalTriton
 
     with err.status("Starting local Triton (CPU profile)…"):
-        server = LocalTriton(models=models)
+        server = LocalTriton(models=models, repository=repository)
         server.start()
     try:
         endpoint = server.endpoints.grpc if server.endpoints else ""
@@ -66,53 +82,131 @@ def _triton_endpoint(url: str | None, models: list[str]) -> Iterator[str]:
         server.cleanup_logs()
 
 
+def _progress() -> Progress:
+    return Progress(TextColumn("[bold cyan]{task.description:>8}"), BarColumn(),
+                    MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
+
+
+def _summarize(result: RunResult, json_out: bool) -> None:
+    manifest = result.manifest
+    path = result.out / "manifest.json"
+    if json_out:
+        print(json.dumps({
+            "out": str(result.out), "manifest": str(path),
+            "clips": [{"rank": c.rank, "file": str(result.out / c.file), "start_s": c.start_s,
+                       "end_s": c.end_s, "score": c.score, "title": c.title}
+                      for c in manifest.clips],
+            "text_signal": manifest.selection.text_signal,
+            "language": result.transcript.language, "timings_s": manifest.timings_s}))
+        return
+    for c in manifest.clips:
+        err.print(f"  [bold]#{c.rank}[/] {escape(c.file)}  {c.start_s:7.1f}-{c.end_s:7.1f} s  "
+                  f"score {c.score:.2f}  {escape(c.title)}")
+    err.print(f"[green]done[/] {len(manifest.clips)} clips in "
+              f"{manifest.timings_s['total']:.1f} s -> {escape(str(result.out))}\n"
+              f"       manifest: {escape(str(path))}")
+
+
+def _parse_weights(text: str) -> Weights:
+    """``text=0.6,vision=0.4,...`` over the defaults."""
+    from dataclasses import fields, replace
+
+    from orchestrator.manifest import Weights
+
+    names = {f.name for f in fields(Weights)}
+    values: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in text.split(","))):
+        key, _, value = item.partition("=")
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1.0
+        if key.strip() not in names or number < 0:
+            raise InputError(f"--weights: bad item {item!r}; use NAME=NUMBER with NAME one of "
+                             f"{', '.join(sorted(names))}")
+        values[key.strip()] = number
+    return replace(Weights(), **values)
+
+
 @app.command()
 def run(
-    source: Annotated[str, typer.Argument(help="Video file to cut into clips.")],
+    source: Annotated[str, typer.Argument(help="Video (or audio) file, or an http(s) URL.")],
     out: Annotated[Path | None, typer.Option(help="Output folder [default: out/<name>].")] = None,
+    clips: Annotated[int, typer.Option(help="How many clips.")] = 5,
+    min_len: Annotated[float, typer.Option(help="Shortest clip, seconds.")] = 15.0,
+    max_len: Annotated[float, typer.Option(help="Longest clip, seconds.")] = 60.0,
+    aspect: Annotated[str, typer.Option(help="9:16, 1:1 or 16:9.")] = "9:16",
+    captions: Annotated[bool, typer.Option(
+        "--captions/--no-captions", help="Burn captions into the clips (SRT files always).")
+                        ] = True,
     language: Annotated[str | None, typer.Option(
         help="Spoken language (ISO 639-1). Default: detected.")] = None,
-    min_len: Annotated[float, typer.Option(help="Shortest clip, seconds.")] = 15.0,
-    asr_version: Annotated[str, typer.Option(
-        help="whisper model version [default: newest served].")] = "",
     triton: Annotated[str | None, typer.Option(
         help="Triton gRPC HOST:PORT. Default: start a local CPU server for this run.")] = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print a JSON summary on stdout.")
-                        ] = False,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="Print the manifest path and a summary as JSON on stdout.")] = False,
+    weights: Annotated[str, typer.Option(
+        help="Fusion weights, e.g. text=0.6,vision=0.4,similarity=0.5,visual_change=0.5.")
+                       ] = "",
+    clip_similarity: Annotated[str, typer.Option(
+        help="auto (only with real CLIP weights), on or off.")] = "auto",
+    allow_private_urls: Annotated[bool, typer.Option(
+        help="Allow URLs that resolve to loopback, private or link-local addresses.")] = False,
+    max_download_mb: Annotated[float, typer.Option(help="Largest download, MB.")] = 4096.0,
+    max_duration_min: Annotated[float, typer.Option(help="Longest URL video, minutes.")
+                                ] = 240.0,
+    asr_version: Annotated[str, typer.Option(
+        help="whisper model version [default: newest served].")] = "",
+    llm_version: Annotated[str, typer.Option(
+        help="llm model version [default: newest served].")] = "",
+    vision_version: Annotated[str, typer.Option(
+        help="clip_image/clip_text version [default: newest served].")] = "",
+    llm_tokenizer: Annotated[str | None, typer.Option(
+        help="Tokenizer of the served llm (folder or Hugging Face id) [default: from the "
+             "version's model.json in the model repository].")] = None,
+    llm_context: Annotated[int | None, typer.Option(
+        help="Context length of the served llm, tokens [default: from model.json].")] = None,
+    model_repository: Annotated[Path | None, typer.Option(
+        help="Model repository (served locally, and read for model metadata).")] = None,
 ) -> None:
-    """Transcribe SOURCE and write its output folder (manifest.json, transcript.json)."""
-    from orchestrator.pipeline import RunOptions, prepare
+    """Find the best moments of SOURCE and render them as captioned short clips."""
+    from orchestrator.download import UrlPolicy
+    from orchestrator.ingest import open_source
+    from orchestrator.paths import model_repository as resolve_repository
+    from orchestrator.pipeline import RunOptions
     from orchestrator.pipeline import run as run_pipeline
     from orchestrator.triton_client import TritonModels
 
-    options = RunOptions(source=source, out=out or Path("out") / Path(source).stem,
-                         language=language.lower() if language else None, min_len_s=min_len,
-                         asr_version=asr_version)
-    probed = prepare(options)  # refuse bad input before any server starts
+    repository = None
+    with contextlib.suppress(SnapclipError):
+        repository = resolve_repository(model_repository)
+    name = Path(urlparse(source).path).stem or "clips"
+    options = RunOptions(
+        out=out or Path("out") / name, clips=clips, min_len_s=min_len, max_len_s=max_len,
+        aspect=aspect, captions=captions, language=language.lower() if language else None,
+        weights=_parse_weights(weights), clip_similarity=clip_similarity,
+        asr_version=asr_version, llm_version=llm_version, vision_version=vision_version,
+        llm_tokenizer=llm_tokenizer, llm_context_tokens=llm_context,
+        model_repository=repository)
+    policy = UrlPolicy(allow_private=allow_private_urls, max_filesize_mb=max_download_mb,
+                       max_duration_s=max_duration_min * 60)
 
-    async def job(endpoint: str) -> object:
+    async def job(endpoint: str, probed: Source) -> RunResult:
         async with TritonModels(endpoint) as models:
-            with Progress(TextColumn("[bold cyan]{task.description:>7}"), BarColumn(),
-                          MofNCompleteColumn(), TimeElapsedColumn(), console=err,
-                          transient=True) as progress:
-                return await run_pipeline(options, models, _ConsoleReporter(progress),
-                                          source=probed)
+            with _progress() as progress:
+                return await run_pipeline(options, models, _ConsoleReporter(progress), probed)
 
-    with _triton_endpoint(triton, ["whisper"]) as endpoint:
-        result = asyncio.run(job(endpoint))
-    manifest = result.manifest
-    summary = {"out": str(result.out), "manifest": str(result.out / "manifest.json"),
-               "language": result.transcript.language,
-               "segments": len(result.transcript.segments),
-               "words": len(result.transcript.words), "timings_s": manifest.timings_s}
-    if json_out:
-        print(json.dumps(summary))
-    else:
-        err.print(f"[green]done[/] {summary['segments']} segments, {summary['words']} words "
-                  f"({result.transcript.language}) in {manifest.timings_s['total']:.1f} s -> "
-                  f"{result.out}")
-        err.print("[dim]Clip selection and rendering join this command with the highlight "
-                  "pipeline; this run wrote the transcript and manifest.[/]")
+    with contextlib.ExitStack() as stack:
+        # Ingest (download, probe) first: bad input is refused before any server starts. A
+        # downloaded file lives in a temporary folder until the stack closes.
+        with _progress() as progress:
+            reporter = _ConsoleReporter(progress)
+            probed = stack.enter_context(open_source(
+                source, min_duration_s=min_len, policy=policy,
+                on_progress=lambda done, total: reporter.transfer("download", done, total)))
+        endpoint = stack.enter_context(_triton_endpoint(triton, SERVED_MODELS, repository))
+        result = asyncio.run(job(endpoint, probed))
+    _summarize(result, json_out)
 
 
 @app.command()

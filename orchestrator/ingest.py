@@ -1,16 +1,21 @@
-"""Ingest stage: check a local source can work before any model time is spent on it.
+"""Ingest stage: get the source onto disk and check it can work before any model time is spent.
 
-The probe opens the file with PyAV (FFmpeg's demuxers) and refuses, with one clear message,
-what cannot yield clips: a missing path, a file FFmpeg cannot read, no audio stream, or a video
-shorter than one clip.
+A URL is downloaded once through yt-dlp (``download``); a local file is used where it is. The
+probe opens the file with PyAV (FFmpeg's demuxers) and refuses, with one clear message, what
+cannot yield clips: a missing path, a file FFmpeg cannot read, no audio stream, or a video
+shorter than one clip. Audio-only input is accepted: its clips get a still background.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlparse
 
+from orchestrator import download
 from orchestrator.errors import InputError
 
 
@@ -21,16 +26,43 @@ class Source:
     title: str
     duration_s: float
     has_video: bool
+    fps: float = 0.0  # 0 for audio-only
+    width: int = 0
+    height: int = 0
+    heatmap: tuple[dict[str, float], ...] | None = None
 
 
-def probe(source: str, *, min_duration_s: float = 0.0) -> Source:
-    """Open ``source`` (a local media file) and describe it, or raise ``InputError``."""
+@contextlib.contextmanager
+def open_source(source: str, *, min_duration_s: float = 0.0,
+                policy: download.UrlPolicy | None = None,
+                on_progress: Callable[[int, int | None], None] | None = None,
+                ) -> Iterator[Source]:
+    """Yield the probed source; a URL is downloaded to a temporary folder removed afterwards."""
+    if not download.is_url(source):
+        yield probe(source, min_duration_s=min_duration_s)
+        return
+    policy = policy or download.UrlPolicy()
+    folder = Path(tempfile.mkdtemp(prefix="snapclip-download-"))
+    try:
+        fetched = download.download(source, folder, policy, on_progress=on_progress)
+        probed = probe(str(fetched.path), min_duration_s=min_duration_s, label=source)
+        if probed.duration_s > policy.max_duration_s:
+            raise InputError(f"{source}: the video is {probed.duration_s / 60:.0f} min long; "
+                             f"the limit is {policy.max_duration_s / 60:.0f} min")
+        yield replace(probed, uri=source, title=fetched.title, heatmap=fetched.heatmap)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def probe(source: str, *, min_duration_s: float = 0.0, label: str | None = None) -> Source:
+    """Open ``source`` (a local media file) and describe it, or raise ``InputError``.
+
+    ``label`` names the source in error messages (the URL a download came from).
+    """
     import av
 
-    if urlparse(source).scheme in {"http", "https", "file", "ftp"}:
-        raise InputError(f"{source}: URL sources are not supported yet; download the video "
-                         "and pass the file")
     path = Path(source).expanduser()
+    source = label or source
     if not path.exists():
         raise InputError(f"{source}: no such file")
     if not path.is_file():
@@ -44,6 +76,9 @@ def probe(source: str, *, min_duration_s: float = 0.0) -> Source:
             if not duration and audio and audio[0].duration and audio[0].time_base:
                 duration = float(audio[0].duration * audio[0].time_base)
             title = str(container.metadata.get("title") or path.stem)
+            fps = float(video[0].average_rate or video[0].guessed_rate or 0) if video else 0.0
+            width, height = (video[0].codec_context.width, video[0].codec_context.height
+                             ) if video else (0, 0)
     except (av.error.FFmpegError, UnicodeDecodeError) as exc:
         raise InputError(f"{source}: not a media file FFmpeg can read ({exc})") from exc
     if not audio and not video:
@@ -54,4 +89,5 @@ def probe(source: str, *, min_duration_s: float = 0.0) -> Source:
         raise InputError(f"{source}: is {duration:.1f} s long, shorter than one clip "
                          f"({min_duration_s:.0f} s)")
     return Source(uri=str(path.resolve()), path=path.resolve(), title=title,
-                  duration_s=round(duration, 3), has_video=bool(video))
+                  duration_s=round(duration, 3), has_video=bool(video), fps=round(fps, 3),
+                  width=width, height=height)

@@ -1,15 +1,37 @@
 """``manifest.json``: the one description of a run's output (schema ``snapclip.manifest/v1``).
 
-The dataclasses here are the schema's single definition; ``to_dict`` writes it and
-``Manifest.from_dict`` reads it back.
+The JSON Schema in ``orchestrator/schemas/manifest.schema.json`` is the contract. The
+dataclasses here build and read it; ``to_dict`` validates what it writes and ``from_dict`` what
+it reads, and a unit test checks that the dataclass fields and the schema's properties are the
+same, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any
 
 SCHEMA = "snapclip.manifest/v1"
+TRANSCRIPT_FILE = "transcript.json"
+TIMELINE_FILE = "timeline.png"
+EDL_FILE = "clips.edl"
+
+
+@cache
+def json_schema() -> dict[str, Any]:
+    """The manifest's JSON Schema (draft 2020-12)."""
+    text = resources.files("orchestrator").joinpath("schemas/manifest.schema.json").read_text()
+    return json.loads(text)
+
+
+def validate(data: dict[str, Any]) -> None:
+    """Raise ``jsonschema.ValidationError`` unless ``data`` is a valid manifest."""
+    import jsonschema
+
+    jsonschema.Draft202012Validator(json_schema()).validate(data)
 
 
 @dataclass(frozen=True)
@@ -17,6 +39,8 @@ class SourceInfo:
     uri: str
     title: str
     duration_s: float
+    has_video: bool = True
+    heatmap: tuple[dict[str, float], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -26,9 +50,33 @@ class ModelRef:
 
 
 @dataclass(frozen=True)
+class Weights:
+    """Fusion weights: score = text * T + vision * V, V = similarity * S + visual_change * C."""
+
+    text: float = 0.6
+    vision: float = 0.4
+    similarity: float = 0.5
+    visual_change: float = 0.5
+
+
+@dataclass(frozen=True)
+class Selection:
+    text_signal: str  # "llm" or "transcript"
+    vision_similarity: bool
+    weights: Weights
+    min_len_s: float
+    max_len_s: float
+    aspect: str
+    captions_burned: bool
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ClipScores:
     text: float
     vision: float
+    similarity: float | None
+    visual_change: float
 
 
 @dataclass(frozen=True)
@@ -38,33 +86,49 @@ class Clip:
     end_s: float
     score: float
     scores: ClipScores
+    origin: str  # "llm" or "transcript"
     title: str
     hook: str
     reason: str
     file: str
     captions: str
 
+    @property
+    def duration_s(self) -> float:
+        return self.end_s - self.start_s
+
 
 @dataclass(frozen=True)
 class Manifest:
     source: SourceInfo
     models: dict[str, ModelRef]
+    selection: Selection
     clips: tuple[Clip, ...] = ()
-    transcript: str = "transcript.json"
+    transcript: str = TRANSCRIPT_FILE
+    timeline: str = TIMELINE_FILE
+    edl: str = EDL_FILE
     timings_s: dict[str, float] = field(default_factory=dict)
     schema: str = SCHEMA
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["clips"] = list(data["clips"])
-        return {"schema": data.pop("schema"), **data}
+        """The manifest as JSON data, validated against the schema."""
+        data = json.loads(json.dumps(asdict(self)))  # tuples -> lists
+        data = {"schema": data.pop("schema"), **data}
+        validate(data)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        if data.get("schema") != SCHEMA:
-            raise ValueError(f"not a {SCHEMA} manifest (schema={data.get('schema')!r})")
-        clips = tuple(Clip(**{**c, "scores": ClipScores(**c["scores"])}) for c in data["clips"])
-        return cls(source=SourceInfo(**data["source"]),
-                   models={k: ModelRef(**v) for k, v in data["models"].items()},
-                   clips=clips, transcript=data["transcript"],
-                   timings_s=dict(data["timings_s"]))
+        validate(data)
+        source = data["source"]
+        heatmap = source["heatmap"]
+        selection = data["selection"]
+        return cls(
+            source=SourceInfo(**{**source, "heatmap": tuple(heatmap) if heatmap else None}),
+            models={k: ModelRef(**v) for k, v in data["models"].items()},
+            selection=Selection(**{**selection, "weights": Weights(**selection["weights"]),
+                                   "notes": tuple(selection["notes"])}),
+            clips=tuple(Clip(**{**c, "scores": ClipScores(**c["scores"])})
+                        for c in data["clips"]),
+            transcript=data["transcript"], timeline=data["timeline"], edl=data["edl"],
+            timings_s=dict(data["timings_s"]))

@@ -8,9 +8,12 @@ against its chunk and the answers are merged (see ``moments_prompt``).
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+from orchestrator.contracts import LLM
 from orchestrator.moments_prompt import (
     Moment,
     PromptBuilder,
@@ -23,6 +26,8 @@ from orchestrator.moments_prompt import (
 )
 from orchestrator.transcript import Transcript
 from orchestrator.triton_client import TritonModels
+
+DEFAULT_CONTEXT_TOKENS = 4096  # when neither the user nor a model.json says
 
 
 @dataclass(frozen=True)
@@ -70,3 +75,35 @@ async def find_moments(models: TritonModels, request: MomentsInput, builder: Pro
     merged = merge_moments([m for answer in answers for m in answer])
     return MomentsResult(moments=tuple(merged), chunks=len(chunks),
                          answered=sum(1 for a in answers if a))
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    """What the orchestrator must know about the served ``llm``: its tokenizer and context."""
+
+    tokenizer: str  # a folder or a Hugging Face id
+    context_tokens: int
+
+
+def served_llm_settings(repository: Path | None, version: str, *, tokenizer: str | None = None,
+                        context_tokens: int | None = None) -> LlmSettings | None:
+    """Settings from the explicit values, else from ``llm/<version>/model.json`` in a local
+    model repository (its ``model`` and ``max_model_len`` keys: the same engine arguments the
+    server runs with); None when neither says.
+    """
+    folder = repository / LLM.name / version if repository else None
+    engine: dict = {}
+    if folder and (folder / "model.json").is_file():
+        engine = json.loads((folder / "model.json").read_text())
+    model = tokenizer or engine.get("tokenizer") or engine.get("model")
+    if not model:
+        return None
+    if folder and not tokenizer and (folder / model).is_dir():
+        model = str(folder / model)
+    context = context_tokens or engine.get("max_model_len") or DEFAULT_CONTEXT_TOKENS
+    return LlmSettings(tokenizer=str(model), context_tokens=int(context))
+
+
+def answer_budget(max_moments: int) -> int:
+    """Tokens to let the model write: about 110 per moment (title, hook, reason) and slack."""
+    return 110 * max_moments + 60

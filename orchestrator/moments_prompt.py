@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from orchestrator.transcript import Transcript
+from orchestrator.transcript import Transcript, Word
 
 SENTENCE_ENDS = (".", "!", "?", "…")
 
@@ -50,6 +50,7 @@ class Sentence:
     start_s: float
     end_s: float
     text: str
+    words: tuple[Word, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -88,18 +89,23 @@ class Moment:
 def sentences(transcript: Transcript) -> list[Sentence]:
     """Split the transcript into sentences at sentence-ending punctuation, timed by its words."""
     out: list[Sentence] = []
-    words: list = []
+    words: list[Word] = []
     for segment in transcript.segments:
         for word in segment.words:
             words.append(word)
             if word.word.rstrip("\"')]").endswith(SENTENCE_ENDS):
-                out.append(Sentence(words[0].start, word.end, " ".join(w.word for w in words)))
+                out.append(_sentence(words))
                 words = []
         if not segment.words and segment.text.strip():
             out.append(Sentence(segment.start, segment.end, segment.text.strip()))
     if words:
-        out.append(Sentence(words[0].start, words[-1].end, " ".join(w.word for w in words)))
+        out.append(_sentence(words))
     return out
+
+
+def _sentence(words: list[Word]) -> Sentence:
+    return Sentence(words[0].start, words[-1].end, " ".join(w.word for w in words),
+                    tuple(words))
 
 
 def chunk_sentences(items: Sequence[Sentence], count_tokens: Callable[[str], int],

@@ -1,8 +1,11 @@
-"""The ``snapclip run`` job, stage by stage: ingest -> audio -> asr -> output folder.
+"""The ``snapclip run`` job: ingest -> audio -> asr -> moments -> vision -> select -> render.
 
-Stages talk to Triton only through ``TritonModels`` and the model contracts. This is the
-transcription part of the highlight pipeline; the moments, vision, select and render stages
-join it as they land, each as its own module.
+Stages are modules with typed inputs and outputs; this module only composes them. Work
+overlaps where it can: the vision stage (frame sampling, visual change, subject tracking and,
+with real CLIP weights, frame embeddings) runs while the speech chunks are being transcribed,
+and every stage sends its Triton requests concurrently so the server can batch them. The
+output folder is staged beside its final place and renamed into it only when everything is
+written, so a failed or interrupted run leaves nothing behind.
 """
 
 from __future__ import annotations
@@ -10,18 +13,45 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from orchestrator import asr, ingest
+import numpy as np
+
+from orchestrator import asr, captions, vision
 from orchestrator.audio import decode_audio, speech_chunks
-from orchestrator.contracts import WHISPER
+from orchestrator.contracts import CLIP_IMAGE, CLIP_TEXT, LLM, WHISPER
+from orchestrator.edl import EdlClip, to_edl
 from orchestrator.errors import InputError
-from orchestrator.manifest import Manifest, ModelRef, SourceInfo
+from orchestrator.ingest import Source
+from orchestrator.manifest import (
+    Clip,
+    Manifest,
+    ModelRef,
+    Selection,
+    SourceInfo,
+    Weights,
+)
+from orchestrator.moments import (
+    LlmSettings,
+    MomentsInput,
+    answer_budget,
+    find_moments,
+    served_llm_settings,
+)
+from orchestrator.moments_prompt import PromptBuilder, Sentence, sentences
 from orchestrator.output import staged_directory
+from orchestrator.reframe import ASPECTS, smooth_path
+from orchestrator.render import RenderJob, crop_keyframes, render_clip
+from orchestrator.select import Candidate, SelectInput, SelectResult, fit_candidates, select
+from orchestrator.timeline import draw_timeline
 from orchestrator.transcript import Transcript
-from orchestrator.triton_client import TritonModels
+from orchestrator.transcript_scoring import transcript_candidates
+from orchestrator.triton_client import ModelRequestError, TritonModels
+
+T = TypeVar("T")
 
 
 class Reporter(Protocol):
@@ -32,11 +62,31 @@ class Reporter(Protocol):
 
 @dataclass(frozen=True)
 class RunOptions:
-    source: str
     out: Path
-    language: str | None = None
+    clips: int = 5
     min_len_s: float = 15.0
+    max_len_s: float = 60.0
+    aspect: str = "9:16"
+    captions: bool = True
+    language: str | None = None
+    weights: Weights = field(default_factory=Weights)
+    clip_similarity: str = "auto"  # auto: only with real CLIP weights; on; off
     asr_version: str = ""
+    llm_version: str = ""
+    vision_version: str = ""
+    llm_tokenizer: str | None = None
+    llm_context_tokens: int | None = None
+    model_repository: Path | None = None  # a local repository, read for model metadata
+
+    def __post_init__(self) -> None:
+        if self.clips < 1:
+            raise InputError("--clips must be at least 1")
+        if not 0 < self.min_len_s <= self.max_len_s:
+            raise InputError("need 0 < --min-len <= --max-len")
+        if self.aspect not in ASPECTS:
+            raise InputError(f"--aspect must be one of {', '.join(ASPECTS)}")
+        if self.clip_similarity not in {"auto", "on", "off"}:
+            raise InputError("--clip-similarity must be auto, on or off")
 
 
 @dataclass(frozen=True)
@@ -51,52 +101,228 @@ class _Clock:
     timings: dict[str, float] = field(default_factory=dict)
     _start: float = field(default_factory=time.perf_counter)
 
-    def lap(self, name: str, since: float) -> float:
-        now = time.perf_counter()
-        self.timings[name] = round(now - since, 3)
-        return now
+    async def timed(self, name: str, work: Awaitable[T]) -> T:
+        start = time.perf_counter()
+        try:
+            return await work
+        finally:
+            self.timings[name] = round(time.perf_counter() - start, 3)
 
     def total(self) -> dict[str, float]:
         return {**self.timings, "total": round(time.perf_counter() - self._start, 3)}
 
 
-def prepare(options: RunOptions) -> ingest.Source:
-    """Probe the source; raises ``InputError`` for input that cannot work (cheap, no models)."""
-    return ingest.probe(options.source, min_duration_s=options.min_len_s)
+@dataclass(frozen=True)
+class _TextSignal:
+    candidates: tuple[Candidate, ...]
+    signal: str  # "llm" or "transcript"
+    notes: tuple[str, ...]
+    model: ModelRef | None
 
 
-async def run(options: RunOptions, models: TritonModels, reporter: Reporter, *,
-              source: ingest.Source | None = None) -> RunResult:
-    """Run the job; ``source`` is ``prepare(options)``'s result when the caller already has it."""
+async def run(options: RunOptions, models: TritonModels, reporter: Reporter, source: Source
+              ) -> RunResult:
+    """Run the whole job on a probed ``source`` and write ``options.out``."""
     clock = _Clock()
-    t = time.perf_counter()
-    reporter.stage("ingest", f"reading {options.source}")
-    source = source or prepare(options)
-    audio = await asyncio.to_thread(decode_audio, source.path)
-    chunks = tuple(await asyncio.to_thread(speech_chunks, audio))
+    notes: list[str] = []
+    reporter.stage("ingest", f"{source.title} ({source.duration_s:.0f} s)"
+                   + ("" if source.has_video else ", audio only: clips get a still background"))
+
+    async def decode() -> tuple[np.ndarray, tuple]:
+        audio = await asyncio.to_thread(decode_audio, source.path)
+        return audio, tuple(await asyncio.to_thread(speech_chunks, audio))
+
+    audio, chunks = await clock.timed("ingest", decode())
     if not chunks:
-        raise InputError(f"{options.source}: no speech found in the audio")
-    t = clock.lap("ingest", t)
+        raise InputError(f"{source.uri}: no speech found in the audio")
 
-    version = await models.resolve_version(WHISPER.name, options.asr_version)
-    speech_s = sum(c.duration_s for c in chunks)
-    reporter.stage("asr", f"{len(chunks)} speech chunks ({speech_s:.0f} s) -> "
-                          f"{WHISPER.name} v{version}")
-    transcript = await asr.transcribe(
-        models, asr.AsrInput(chunks=chunks, duration_s=source.duration_s,
-                             language=options.language, model_version=version),
-        on_progress=lambda done, total: reporter.progress("asr", done, total))
-    clock.lap("asr", t)
+    asr_version = await models.resolve_version(WHISPER.name, options.asr_version)
+    similarity, vision_version = await _vision_plan(options, models, source, notes, reporter)
+    vision_task = asyncio.create_task(clock.timed("vision", vision.analyse_video(
+        models, vision.VisionInput(source.path, source.has_video, similarity, vision_version),
+        on_progress=lambda d, t: reporter.progress("vision", d, t))))
+    try:
+        speech_s = sum(c.duration_s for c in chunks)
+        reporter.stage("asr", f"{len(chunks)} speech chunks ({speech_s:.0f} s) -> "
+                              f"{WHISPER.name} v{asr_version}")
+        transcript = await clock.timed("asr", asr.transcribe(
+            models, asr.AsrInput(chunks=chunks, duration_s=source.duration_s,
+                                 language=options.language, model_version=asr_version),
+            on_progress=lambda done, total: reporter.progress("asr", done, total)))
+        spoken = sentences(transcript)
+        if not spoken:
+            raise InputError(f"{source.uri}: no words were recognised in the speech")
+        text = await clock.timed("moments", _text_signal(options, models, transcript, spoken,
+                                                          audio, reporter))
+        notes.extend(text.notes)
+        signals = await vision_task
+    finally:
+        vision_task.cancel()
 
-    manifest = Manifest(
-        source=SourceInfo(uri=source.uri, title=source.title, duration_s=source.duration_s),
-        models={"asr": ModelRef(WHISPER.name, version)},
-        timings_s=clock.total(),
-    )
+    start = time.perf_counter()
+    fitted = fit_candidates(text.candidates, spoken, min_len_s=options.min_len_s,
+                            max_len_s=options.max_len_s, duration_s=source.duration_s)
+    similarities = None
+    if similarity and fitted and signals.embeddings is not None:
+        texts = [f"{c.title}. {c.hook}" for c in fitted]
+        embedded = await vision.embed_texts(models, texts, version=vision_version)
+        spans = [(c.start_s, c.end_s) for c in fitted]
+        similarities = tuple(vision.span_similarity(signals, embedded, spans))
+    result = select(SelectInput(tuple(fitted), source.duration_s, signals.times_s,
+                                signals.change, similarities, options.weights, options.clips))
+    clock.timings["select"] = round(time.perf_counter() - start, 3)
+    reporter.stage("select", f"{len(result.chosen)} clips from {len(fitted)} candidates "
+                             f"({text.signal} text signal"
+                             f"{', CLIP similarity' if similarities else ''})")
+
+    model_refs = {"asr": ModelRef(WHISPER.name, asr_version)}
+    if text.model:
+        model_refs["llm"] = text.model
+    if similarities is not None:
+        model_refs["vision"] = ModelRef(CLIP_IMAGE.name, vision_version)
+    selection = Selection(text_signal=text.signal, vision_similarity=similarities is not None,
+                          weights=options.weights, min_len_s=options.min_len_s,
+                          max_len_s=options.max_len_s, aspect=options.aspect,
+                          captions_burned=options.captions, notes=tuple(notes))
     with staged_directory(options.out) as staging:
-        _write_json(staging / manifest.transcript, transcript.to_dict())
+        clips = await clock.timed("render", _render(options, source, transcript, result,
+                                                    signals, staging, reporter))
+        _write_extras(staging, source, transcript, result, signals, clips)
+        manifest = Manifest(
+            source=SourceInfo(uri=source.uri, title=source.title, duration_s=source.duration_s,
+                              has_video=source.has_video, heatmap=source.heatmap),
+            models=model_refs, selection=selection, clips=tuple(clips),
+            timings_s=clock.total())
         _write_json(staging / "manifest.json", manifest.to_dict())
     return RunResult(out=options.out.resolve(), manifest=manifest, transcript=transcript)
+
+
+async def _vision_plan(options: RunOptions, models: TritonModels, source: Source,
+                       notes: list[str], reporter: Reporter) -> tuple[bool, str]:
+    """Whether to compute CLIP similarity, and with which version."""
+    if not source.has_video or options.clip_similarity == "off":
+        return False, ""
+    version = await models.resolve_version(CLIP_IMAGE.name, options.vision_version)
+    await models.require_ready(CLIP_TEXT.name, version)
+    if options.clip_similarity == "auto":
+        real = vision.clip_weights_are_real(options.model_repository, version)
+        if real is False:
+            note = (f"{CLIP_IMAGE.name} v{version} has random weights (its clip.json says "
+                    "real_weights: false): CLIP similarity skipped, visual change still counts")
+            notes.append(note)
+            reporter.stage("vision", note)
+            return False, ""
+    return True, version
+
+
+async def _text_signal(options: RunOptions, models: TritonModels, transcript: Transcript,
+                       spoken: list[Sentence], audio: np.ndarray, reporter: Reporter
+                       ) -> _TextSignal:
+    """Candidates from the ``llm``, topped up (or replaced) by transcript-only windows."""
+    notes: list[str] = []
+    llm: list[Candidate] = []
+    model = None
+    try:
+        version = await models.resolve_version(LLM.name, options.llm_version)
+        settings = served_llm_settings(options.model_repository, version,
+                                       tokenizer=options.llm_tokenizer,
+                                       context_tokens=options.llm_context_tokens)
+        if settings is None:
+            notes.append(f"no tokenizer known for {LLM.name} v{version} (pass --llm-tokenizer)")
+        else:
+            model = ModelRef(LLM.name, version)
+            llm = await _llm_candidates(options, models, transcript, settings, version,
+                                        reporter)
+            if not llm:
+                notes.append(f"{LLM.name} v{version} proposed no usable moment")
+    except ModelRequestError as exc:
+        notes.append(f"{LLM.name} failed ({exc})")
+    target = min(options.max_len_s, max(options.min_len_s, 30.0))
+    fallback = transcript_candidates(spoken, audio, target_len_s=target)
+    if llm and len(llm) >= options.clips:
+        signal = _TextSignal(tuple(llm), "llm", (), model)
+    elif llm:
+        # Fill-ins rank below the llm's moments on the text signal: half the scale at most.
+        filler = [replace(c, text_score=c.text_score / 2) for c in fallback]
+        notes.append(f"{len(llm)} llm moments for {options.clips} clips: transcript-only "
+                     "windows fill in")
+        signal = _TextSignal(tuple(llm + filler), "llm", tuple(notes), model)
+    else:
+        notes.append("text signal: transcript-only fallback (speech rate, emphasis, loudness)")
+        signal = _TextSignal(tuple(fallback), "transcript", tuple(notes), model)
+    for note in signal.notes:
+        reporter.stage("moments", note)
+    return signal
+
+
+async def _llm_candidates(options: RunOptions, models: TritonModels, transcript: Transcript,
+                          settings: LlmSettings, version: str, reporter: Reporter
+                          ) -> list[Candidate]:
+    try:
+        builder = await asyncio.to_thread(
+            PromptBuilder.from_pretrained, settings.tokenizer, max_moments=options.clips,
+            min_len_s=options.min_len_s, max_len_s=options.max_len_s)
+    except (OSError, ValueError) as exc:
+        reporter.stage("moments", f"cannot load the {LLM.name} tokenizer {settings.tokenizer} "
+                                  f"({str(exc).splitlines()[0]})")
+        return []
+    reporter.stage("moments", f"asking {LLM.name} v{version} for moments")
+    found = await find_moments(
+        models, MomentsInput(transcript, context_tokens=settings.context_tokens,
+                             max_moments=options.clips,
+                             max_new_tokens=answer_budget(options.clips),
+                             model_version=version),
+        builder, on_progress=lambda d, t: reporter.progress("moments", d, t))
+    return [Candidate(m.start_s, m.end_s, m.title, m.hook, m.reason, float(m.score), "llm")
+            for m in found.moments]
+
+
+async def _render(options: RunOptions, source: Source, transcript: Transcript,
+                  result: SelectResult, signals: vision.FrameSignals, folder: Path,
+                  reporter: Reporter) -> list[Clip]:
+    """Render every chosen clip with its captions into ``folder``; return manifest entries."""
+    out_w, out_h = ASPECTS[options.aspect]
+    centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
+    words = transcript.words
+    clips = []
+    for rank, item in enumerate(result.chosen, 1):
+        c = item.candidate
+        stem = f"clip_{rank:02d}"
+        lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
+                                       c.end_s - c.start_s)
+        (folder / f"{stem}.srt").write_text(captions.to_srt(lines), encoding="utf-8")
+        ass = None
+        if options.captions:
+            ass = folder / f".{stem}.ass"
+            ass.write_text(captions.to_ass(lines, out_w, out_h), encoding="utf-8")
+        reporter.stage("render", f"{stem}.mp4  {c.start_s:.1f}-{c.end_s:.1f} s  {c.title}")
+        await asyncio.to_thread(render_clip, RenderJob(
+            source=source.path, out=folder / f"{stem}.mp4", start_s=c.start_s, end_s=c.end_s,
+            aspect=options.aspect, has_video=source.has_video,
+            source_size=(source.width, source.height), fps=source.fps,
+            crop_keyframes=crop_keyframes(signals.times_s.tolist(), centres.tolist(),
+                                          c.start_s, c.end_s),
+            ass=ass))
+        if ass:
+            ass.unlink()
+        reporter.progress("render", rank, len(result.chosen))
+        clips.append(Clip(rank=rank, start_s=c.start_s, end_s=c.end_s, score=item.score,
+                          scores=item.scores, origin=c.origin, title=c.title, hook=c.hook,
+                          reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt"))
+    return clips
+
+
+def _write_extras(folder: Path, source: Source, transcript: Transcript, result: SelectResult,
+                  signals: vision.FrameSignals, clips: list[Clip]) -> None:
+    _write_json(folder / "transcript.json", transcript.to_dict())
+    draw_timeline(folder / "timeline.png", times_s=result.curve_times_s, fused=result.curve,
+                  change_times_s=signals.times_s, change=signals.change,
+                  clips=[(c.start_s, c.end_s, c.title) for c in clips],
+                  duration_s=source.duration_s, title=source.title)
+    edl = to_edl(source.title, source.path.name if source.uri == str(source.path) else
+                 source.uri, [EdlClip(c.start_s, c.end_s, f"#{c.rank} {c.title}") for c in clips],
+                 source.fps)
+    (folder / "clips.edl").write_text(edl, encoding="utf-8")
 
 
 def _write_json(path: Path, data: object) -> None:

@@ -1,0 +1,85 @@
+"""Render one clip with FFmpeg: a frame-accurate re-encoded cut, reframed, captions burned in.
+
+``-ss`` before ``-i`` seeks to the keyframe before the start and decodes (not shows) the frames
+up to it, so the cut is exact at any time, not only at keyframes; re-encoding is what makes
+that possible. The video is cropped to the aspect (a window that follows the subject, from
+``reframe``), scaled to 1080 wide, and the ASS captions are burned in. Audio-only sources get a
+still dark background. FFmpeg runs without a shell, with the subtitle file addressed relative
+to its working folder, so no path ever needs escaping inside a filter graph.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.errors import SnapclipError
+from orchestrator.reframe import ASPECTS, crop_filter, crop_geometry
+
+BACKGROUND = "0x14181f"
+
+
+class RenderError(SnapclipError):
+    """FFmpeg could not render a clip."""
+
+
+@dataclass(frozen=True)
+class RenderJob:
+    source: Path
+    out: Path
+    start_s: float
+    end_s: float
+    aspect: str = "9:16"
+    has_video: bool = True
+    source_size: tuple[int, int] = (0, 0)
+    fps: float = 0.0
+    crop_keyframes: tuple[tuple[float, float], ...] = ()  # (clip time s, centre 0..1)
+    ass: Path | None = None  # burned in when given; must sit in ``out``'s folder
+
+
+def ffmpeg_command(job: RenderJob) -> list[str]:
+    """The FFmpeg argument list for ``job`` (run with ``job.out.parent`` as working folder)."""
+    duration = job.end_s - job.start_s
+    out_w, out_h = ASPECTS[job.aspect]
+    subtitles = [f"ass={job.ass.name}"] if job.ass else []
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    if job.has_video:
+        w, h = job.source_size
+        geometry = crop_geometry(w, h, job.aspect)
+        video = ",".join([crop_filter(geometry, w, h, job.crop_keyframes), *subtitles,
+                          "format=yuv420p"])
+        cmd += ["-ss", f"{job.start_s:.3f}", "-i", str(job.source), "-t", f"{duration:.3f}",
+                "-filter:v", video, "-map", "0:v:0", "-map", "0:a:0"]
+        if job.fps > 0:
+            cmd += ["-fps_mode", "cfr", "-r", f"{min(job.fps, 60.0):.3f}"]
+    else:
+        cmd += ["-f", "lavfi", "-i", f"color=c={BACKGROUND}:s={out_w}x{out_h}:r=30",
+                "-ss", f"{job.start_s:.3f}", "-i", str(job.source), "-t", f"{duration:.3f}",
+                "-filter:v", ",".join([*subtitles, "format=yuv420p"]) or "null",
+                "-map", "0:v:0", "-map", "1:a:0"]
+    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21",
+            "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
+            "-movflags", "+faststart", job.out.name]
+    return cmd
+
+
+def render_clip(job: RenderJob) -> None:
+    """Write ``job.out``; raise ``RenderError`` with FFmpeg's last lines if it fails."""
+    proc = subprocess.run(ffmpeg_command(job), cwd=job.out.parent, capture_output=True,
+                          text=True, check=False)
+    if proc.returncode != 0 or not job.out.is_file():
+        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        raise RenderError(f"ffmpeg could not render {job.out.name}: {tail or 'no output'}")
+
+
+def crop_keyframes(times_s: Sequence[float], centres: Sequence[float], start_s: float,
+                   end_s: float) -> tuple[tuple[float, float], ...]:
+    """The smoothed crop centres that fall in the clip, in clip time (ends included)."""
+    points = [(round(t - start_s, 3), float(c)) for t, c in zip(times_s, centres, strict=True)
+              if start_s <= t <= end_s]
+    if not points and len(times_s):
+        nearest = min(range(len(times_s)), key=lambda i: abs(times_s[i] - start_s))
+        points = [(0.0, float(centres[nearest]))]
+    return tuple(points)

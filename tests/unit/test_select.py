@@ -1,0 +1,121 @@
+"""Select: normalization, fusion, non-maximum suppression and fitting to sentence edges."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from orchestrator.manifest import Weights
+from orchestrator.moments_prompt import Sentence
+from orchestrator.select import (
+    LEAD_IN_S,
+    TAIL_S,
+    Candidate,
+    SelectInput,
+    fit_span,
+    non_max_suppression,
+    normalize,
+    score_candidates,
+    select,
+)
+from orchestrator.transcript import Word
+
+DEFAULT = Weights()
+
+
+def cand(start: float, end: float, text: float, title: str = "t") -> Candidate:
+    return Candidate(start, end, title, "h", "r", text, "llm")
+
+
+def sentences(n: int, length: float = 4.0, gap: float = 1.0) -> list[Sentence]:
+    out = []
+    for i in range(n):
+        start = i * (length + gap)
+        words = tuple(Word(start + k, start + k + 0.8, f"w{i}{k}", 0.9) for k in range(4))
+        out.append(Sentence(start, start + length - 0.2, f"s{i}.", words))
+    return out
+
+
+def test_normalize_is_min_max_per_signal():
+    assert normalize([10, 20, 30]).tolist() == [0.0, 0.5, 1.0]
+    assert normalize([0.7, 0.7]).tolist() == [1.0, 1.0]
+    assert normalize([0.0, 0.0]).tolist() == [0.0, 0.0]
+    assert normalize([]).size == 0
+
+
+def request(cands: list[Candidate], change: np.ndarray, times: np.ndarray,
+            similarity: tuple[float, ...] | None = None, weights: Weights = DEFAULT,
+            clips: int = 3) -> SelectInput:
+    return SelectInput(tuple(cands), 100.0, times, change, similarity, weights, clips)
+
+
+def test_fusion_weights_text_against_vision():
+    times = np.arange(0, 100, 1.0)
+    change = np.where((times >= 50) & (times < 70), 1.0, 0.0)
+    cands = [cand(0, 20, 90), cand(50, 70, 10)]  # strong text vs strong picture
+    text_heavy = score_candidates(request(cands, change, times, weights=Weights(0.8, 0.2)))
+    vision_heavy = score_candidates(request(cands, change, times, weights=Weights(0.2, 0.8)))
+    assert text_heavy[0].score > text_heavy[1].score
+    assert vision_heavy[1].score > vision_heavy[0].score
+    first = text_heavy[0].scores
+    assert (first.text, first.visual_change, first.similarity) == (1.0, 0.0, None)
+    assert text_heavy[0].score == pytest.approx(0.8)
+
+
+def test_similarity_counts_only_when_given():
+    times = np.arange(0, 100, 1.0)
+    change = np.zeros(100)
+    cands = [cand(0, 20, 50), cand(30, 50, 50)]
+    scored = score_candidates(request(cands, change, times, similarity=(0.1, 0.3)))
+    assert scored[1].scores.similarity == 1.0 and scored[0].scores.similarity == 0.0
+    assert scored[1].score > scored[0].score
+    skipped = score_candidates(request(cands, change, times))
+    assert skipped[0].score == skipped[1].score
+
+
+def test_nms_keeps_best_non_overlapping_up_to_k():
+    times = np.arange(0, 100, 1.0)
+    cands = [cand(0, 20, 90), cand(10, 30, 80), cand(20, 40, 70), cand(50, 60, 10)]
+    scored = score_candidates(request(cands, np.zeros(100), times))
+    kept = non_max_suppression(scored, 3)
+    assert [(k.candidate.start_s, k.candidate.end_s) for k in kept] == [(0, 20), (20, 40),
+                                                                        (50, 60)]
+    assert len(non_max_suppression(scored, 1)) == 1
+
+
+def test_select_curve_marks_covered_seconds():
+    times = np.arange(0, 100, 1.0)
+    result = select(request([cand(10, 20, 90), cand(40, 45, 30)], np.zeros(100), times))
+    assert result.curve[15] == pytest.approx(result.chosen[0].score)
+    assert result.curve[30] == 0.0
+    assert len(result.curve_times_s) == 100
+
+
+def test_fit_snaps_to_sentence_edges_with_lead_in_and_tail():
+    items = sentences(10)  # sentence i spans [5i, 5i + 3.8]
+    start, end = fit_span(11.0, 27.0, items, min_len_s=10, max_len_s=60, duration_s=60)
+    assert start == pytest.approx(10.0 - LEAD_IN_S)  # starts at sentence 2
+    assert end == pytest.approx(28.8 + TAIL_S)  # ends with sentence 5
+
+
+def test_fit_extends_short_and_trims_long_spans():
+    items = sentences(10)
+    start, end = fit_span(20.5, 21.0, items, min_len_s=12, max_len_s=30, duration_s=60)
+    assert 12 <= end - start <= 30 and start == pytest.approx(20 - LEAD_IN_S)
+    start, end = fit_span(0.0, 49.0, items, min_len_s=5, max_len_s=16, duration_s=60)
+    assert end - start <= 16 and start == 0.0
+    assert end == pytest.approx(13.8 + TAIL_S)  # three whole sentences fit, four do not
+
+
+def test_fit_cuts_one_overlong_sentence_at_a_word():
+    words = tuple(Word(k * 2.0, k * 2.0 + 1.5, f"w{k}", 0.9) for k in range(30))
+    long = [Sentence(0.0, 59.5, "long.", words)]
+    start, end = fit_span(0.0, 59.5, long, min_len_s=10, max_len_s=20, duration_s=60)
+    assert end - start <= 20 and end in {w.end for w in words} | {end}
+    assert end - start >= 10
+
+
+def test_fit_pads_to_min_length_inside_the_video():
+    items = sentences(1)  # one 3.8 s sentence in a 20 s video
+    start, end = fit_span(0.0, 3.8, items, min_len_s=15, max_len_s=30, duration_s=20)
+    assert start >= 0 and end <= 20 and end - start == pytest.approx(15)
