@@ -14,7 +14,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -171,6 +171,10 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
     result = select(SelectInput(tuple(fitted), source.duration_s, signals.times_s,
                                 signals.change, similarities, options.weights, options.clips))
     clock.timings["select"] = round(time.perf_counter() - start, 3)
+    fillers = sum(1 for c in result.chosen if c.candidate.origin == "transcript")
+    if text.signal == "llm" and fillers:
+        notes.append(f"{fillers} of {len(result.chosen)} clips are transcript-only windows: "
+                     "the llm's moments left room for them")
     reporter.stage("select", f"{len(result.chosen)} clips from {len(fitted)} candidates "
                              f"({text.signal} text signal"
                              f"{', CLIP similarity' if similarities else ''})")
@@ -239,14 +243,10 @@ async def _text_signal(options: RunOptions, models: TritonModels, transcript: Tr
         notes.append(f"{LLM.name} failed ({exc})")
     target = min(options.max_len_s, max(options.min_len_s, 30.0))
     fallback = transcript_candidates(spoken, audio, target_len_s=target)
-    if llm and len(llm) >= options.clips:
-        signal = _TextSignal(tuple(llm), "llm", (), model)
-    elif llm:
-        # Fill-ins rank below the llm's moments on the text signal: half the scale at most.
-        filler = [replace(c, text_score=c.text_score / 2) for c in fallback]
-        notes.append(f"{len(llm)} llm moments for {options.clips} clips: transcript-only "
-                     "windows fill in")
-        signal = _TextSignal(tuple(llm + filler), "llm", tuple(notes), model)
+    if llm:
+        # Transcript-only windows fill the places the model's moments leave (select ranks the
+        # llm's moments first), so a run asked for N clips gets N when the talk has room.
+        signal = _TextSignal(tuple(llm + fallback), "llm", tuple(notes), model)
     else:
         notes.append("text signal: transcript-only fallback (speech rate, emphasis, loudness)")
         signal = _TextSignal(tuple(fallback), "transcript", tuple(notes), model)

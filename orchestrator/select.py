@@ -12,8 +12,9 @@ across candidates - the SNAP prototype's softmax ran over the wrong axis) and fu
     score  = (w_text * text + w_vision * vision) / (w_text + w_vision)
 
 The weights are ``manifest.Weights`` (the CLI's ``--weights``) and are written into the
-manifest. Non-maximum suppression then takes candidates best first and drops any that overlaps
-one already kept, until ``clips`` are chosen.
+manifest. Non-maximum suppression then takes candidates best first (the ``llm``'s moments before
+the transcript-only windows that fill in for them) and drops any that overlaps one already
+kept, until ``clips`` are chosen.
 """
 
 from __future__ import annotations
@@ -161,14 +162,20 @@ def overlaps(a: Candidate, b: Candidate) -> bool:
 
 
 def non_max_suppression(scored: Sequence[Scored], k: int) -> list[Scored]:
-    """Best first; skip any candidate overlapping one already kept; at most ``k``."""
+    """Best first; skip any candidate overlapping one already kept; at most ``k``.
+
+    The ``llm``'s moments go before transcript-only windows whatever their scores: the
+    windows only fill the places the model's moments leave, then the result is ranked by score.
+    """
     kept: list[Scored] = []
-    for item in sorted(scored, key=lambda s: (-s.score, s.candidate.start_s)):
+    order = sorted(scored, key=lambda s: (s.candidate.origin != "llm", -s.score,
+                                          s.candidate.start_s))
+    for item in order:
         if len(kept) == k:
             break
         if not any(overlaps(item.candidate, other.candidate) for other in kept):
             kept.append(item)
-    return kept
+    return sorted(kept, key=lambda s: (-s.score, s.candidate.start_s))
 
 
 def score_candidates(request: SelectInput) -> list[Scored]:

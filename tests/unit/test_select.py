@@ -119,3 +119,15 @@ def test_fit_pads_to_min_length_inside_the_video():
     items = sentences(1)  # one 3.8 s sentence in a 20 s video
     start, end = fit_span(0.0, 3.8, items, min_len_s=15, max_len_s=30, duration_s=20)
     assert start >= 0 and end <= 20 and end - start == pytest.approx(15)
+
+
+def test_llm_moments_are_kept_before_transcript_fillers():
+    times = np.arange(0, 100, 1.0)
+    llm = cand(0, 20, 40)
+    filler_overlapping = Candidate(10, 30, "f", "h", "r", 95, "transcript")
+    filler_free = Candidate(50, 70, "g", "h", "r", 90, "transcript")
+    scored = score_candidates(request([llm, filler_overlapping, filler_free], np.zeros(100),
+                                      times))
+    kept = non_max_suppression(scored, 3)
+    assert {k.candidate.title for k in kept} == {"t", "g"}
+    assert kept[0].score >= kept[1].score  # ranked by score after the llm's pick
