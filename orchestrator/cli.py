@@ -269,7 +269,8 @@ def sample(
     out: Annotated[Path, typer.Argument(help="Where to write the sample mp4.")
                    ] = Path("out/sample.mp4"),
 ) -> None:
-    """Synthesize a ~70 s sample talk video (espeak-ng voice over an ffmpeg test pattern)."""
+    """Synthesize a ~2 min sample talk (espeak-ng narration over ffmpeg test pictures: several
+    calm topics and one plainly exciting stretch)."""
     from orchestrator.synth import SynthError, make_sample_video
 
     try:

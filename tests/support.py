@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 from orchestrator.synth import SpokenText, speak_with_onsets
 from orchestrator.wer import normalize_words, word_error_rate
 
-__all__ = ["SENTENCES", "metric_value", "normalize_words", "silence", "spoken",
-           "word_error_rate"]
+__all__ = ["SENTENCES", "assert_one_line_error", "ffprobe", "metric_value", "normalize_words",
+           "silence", "snapclip", "spoken", "word_error_rate"]
+
+SNAPCLIP = str(Path(sys.executable).parent / "snapclip")
 
 SENTENCES = (
     "The quick brown fox jumps over the lazy dog near the river bank",
@@ -45,3 +51,25 @@ def spoken(text: str) -> SpokenText:
 
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(16_000 * seconds), dtype=np.float32)
+
+
+def snapclip(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``snapclip`` command."""
+    return subprocess.run([SNAPCLIP, *args], capture_output=True, text=True, timeout=timeout,
+                          check=False)
+
+
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str) -> None:
+    """The CLI contract: exit ``code``, one error line naming ``text``, no traceback."""
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if "error:" in ln]
+    assert len(lines) == 1 and text in lines[0], proc.stderr
+
+
+def ffprobe(path: Path) -> dict:
+    """Duration and streams (type, width, height) of a media file."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries",
+                          "format=duration:stream=codec_type,width,height", "-of", "json",
+                          str(path)], capture_output=True, text=True, check=True).stdout
+    return json.loads(out)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,24 +12,11 @@ import pytest
 from orchestrator.contracts import WHISPER_SAMPLE_RATE as SR
 from orchestrator.synth import make_video, speak
 from orchestrator.triton_local import free_port
-from tests.support import SENTENCES, word_error_rate
+from tests.support import SENTENCES, assert_one_line_error, ffprobe, snapclip, word_error_rate
 
 pytestmark = pytest.mark.integration
 
-SNAPCLIP = str(Path(sys.executable).parent / "snapclip")
 TALK = ". ".join(SENTENCES[:5]) + "."
-
-
-def snapclip(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([SNAPCLIP, *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
-
-
-def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str) -> None:
-    assert proc.returncode == code, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [ln for ln in proc.stderr.splitlines() if "error:" in ln]
-    assert len(lines) == 1 and text in lines[0], proc.stderr
 
 
 @pytest.fixture(scope="module")
@@ -44,19 +30,23 @@ def talk_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(padded, folder / "talk.mp4", size="320x240", fps=10)
 
 
-def test_run_writes_transcript_and_manifest(talk_video: Path, grpc_url: str, tmp_path: Path):
+def test_run_small_video_end_to_end(talk_video: Path, grpc_url: str, tmp_path: Path):
     out = tmp_path / "result"
     proc = snapclip("run", str(talk_video), "--out", str(out), "--triton", grpc_url, "--json",
-                    "--asr-version", "1")
+                    "--clips", "1", "--min-len", "5", "--max-len", "15")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
-    assert summary["out"] == str(out)
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "transcript.json"]
+    assert summary["out"] == str(out) and summary["manifest"] == str(out / "manifest.json")
+    assert len(summary["clips"]) == 1 and Path(summary["clips"][0]["file"]).is_file()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "clip_01.mp4", "clip_01.srt", "clips.edl", "manifest.json", "timeline.png",
+        "transcript.json"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["schema"] == "snapclip.manifest/v1"
-    assert manifest["models"]["asr"] == {"name": "whisper", "version": "1"}
-    assert manifest["source"]["duration_s"] > 15
-    assert {"ingest", "asr", "total"} <= set(manifest["timings_s"])
+    assert manifest["models"]["asr"] == {"name": "whisper", "version": "2"}  # newest served
+    assert manifest["source"]["duration_s"] > 15 and manifest["source"]["has_video"]
+    assert {"ingest", "asr", "moments", "vision", "select", "render", "total"} <= set(
+        manifest["timings_s"])
     transcript = json.loads((out / "transcript.json").read_text())
     text = " ".join(s["text"] for s in transcript["segments"])
     assert word_error_rate(TALK, text) <= 0.25, text
@@ -64,11 +54,22 @@ def test_run_writes_transcript_and_manifest(talk_video: Path, grpc_url: str, tmp
     assert 1.6 <= first_word["start"] <= 2.6  # video time: the speech starts after 2 s
 
 
-def test_run_resolves_newest_version_by_default(talk_video: Path, grpc_url: str, tmp_path: Path):
+def test_audio_only_source_gets_a_still_background(talk_video: Path, grpc_url: str,
+                                                   tmp_path: Path):
+    audio = tmp_path / "talk.m4a"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(talk_video), "-vn", "-c:a", "aac",
+                    str(audio)], check=True)
     out = tmp_path / "result"
-    proc = snapclip("run", str(talk_video), "--out", str(out), "--triton", grpc_url)
+    proc = snapclip("run", str(audio), "--out", str(out), "--triton", grpc_url,
+                    "--clips", "1", "--min-len", "5", "--max-len", "15")
     assert proc.returncode == 0, proc.stderr
-    assert json.loads((out / "manifest.json").read_text())["models"]["asr"]["version"] == "2"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["source"]["has_video"] is False
+    assert manifest["selection"]["vision_similarity"] is False
+    streams = ffprobe(out / "clip_01.mp4")["streams"]
+    video = next(s for s in streams if s["codec_type"] == "video")
+    assert (video["width"], video["height"]) == (1080, 1920)
+    assert any(s["codec_type"] == "audio" for s in streams)
 
 
 def test_missing_file_is_bad_input(tmp_path: Path):
@@ -82,6 +83,33 @@ def test_non_media_file_is_bad_input(tmp_path: Path):
     fake.write_text("this is not a video\n" * 100)
     proc = snapclip("run", str(fake), "--out", str(tmp_path / "o"))
     assert_one_line_error(proc, 2, "not a media file")
+    assert not (tmp_path / "o").exists()
+
+
+def test_empty_file_is_bad_input(tmp_path: Path):
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    proc = snapclip("run", str(empty), "--out", str(tmp_path / "o"))
+    assert_one_line_error(proc, 2, "not a media file")
+    assert not (tmp_path / "o").exists()
+
+
+def test_two_second_video_is_bad_input(tmp_path: Path):
+    short = tmp_path / "short.mp4"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "lavfi", "-i",
+                    "testsrc2=size=160x120:rate=10:duration=2", "-f", "lavfi", "-i",
+                    "sine=duration=2", "-pix_fmt", "yuv420p", "-shortest", str(short)],
+                   check=True)
+    proc = snapclip("run", str(short), "--out", str(tmp_path / "o"))
+    assert_one_line_error(proc, 2, "shorter than one clip")
+    assert not (tmp_path / "o").exists()
+
+
+def test_bad_options_are_usage_errors(talk_video: Path, tmp_path: Path):
+    proc = snapclip("run", str(talk_video), "--out", str(tmp_path / "o"), "--aspect", "4:3")
+    assert_one_line_error(proc, 2, "--aspect")
+    proc = snapclip("run", str(talk_video), "--out", str(tmp_path / "o"), "--weights", "txt=1")
+    assert_one_line_error(proc, 2, "--weights")
     assert not (tmp_path / "o").exists()
 
 
