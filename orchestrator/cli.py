@@ -233,6 +233,9 @@ def triton(
         assert e is not None
         err.print(f"Triton ready (pid {server.pid}): HTTP {e.http}  gRPC {e.grpc}  "
                   f"metrics {e.metrics_url}\nlog: {server.log_path}\nCtrl-C stops it.")
+        # Handled, not left to Python's default: a process started in the background by a
+        # non-interactive shell inherits SIGINT as ignored, and Ctrl-C must still stop it.
+        signal.signal(signal.SIGINT, lambda *_: stop.set())
         with contextlib.suppress(KeyboardInterrupt):
             while not stop.wait(0.5):
                 if not server.running:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -22,7 +23,10 @@ def test_foreground_server_serves_until_interrupted(tmp_path: Path):
     with errlog.open("w") as err:
         proc = subprocess.Popen([SNAPCLIP, "triton", "--http-port", "0", "--grpc-port", "0",
                                  "--metrics-port", "0", "--model", "whisper"],
-                                stdout=subprocess.DEVNULL, stderr=err)
+                                stdout=subprocess.DEVNULL, stderr=err,
+                                # as in CI runners and `cmd &`: SIGINT starts out ignored
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    server_pid = None
     try:
         deadline = time.monotonic() + 120
         while "Triton ready" not in errlog.read_text():
@@ -42,3 +46,5 @@ def test_foreground_server_serves_until_interrupted(tmp_path: Path):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        if server_pid and Path(f"/proc/{server_pid}").exists():  # never leave a server behind
+            os.kill(server_pid, signal.SIGKILL)
