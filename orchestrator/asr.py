@@ -55,13 +55,38 @@ def merge(chunks: tuple[AudioChunk, ...], results: list[ChunkTranscript], durati
                       segments=tuple(sorted(segments, key=lambda s: s.start)))
 
 
+class TranscriptPrefix:
+    """Chunk results as they arrive, in any order -> the transcript of the finished prefix."""
+
+    def __init__(self, request: AsrInput) -> None:
+        self._request = request
+        self._results: dict[int, ChunkTranscript] = {}
+        self._prefix = 0
+
+    def add(self, index: int, result: ChunkTranscript) -> Transcript | None:
+        """Record a result; return the merged transcript of chunks 0..k when k grew, else None."""
+        self._results[index] = result
+        if index != self._prefix:
+            return None
+        while self._prefix in self._results:
+            self._prefix += 1
+        chunks = self._request.chunks[:self._prefix]
+        return merge(chunks, [self._results[i] for i in range(self._prefix)],
+                     self._request.duration_s, self._request.language)
+
+
 async def transcribe(models: TritonModels, request: AsrInput, *, concurrency: int = 32,
-                     on_progress: ProgressFn | None = None) -> Transcript:
-    """Transcribe every chunk through Triton, at most ``concurrency`` requests in flight."""
+                     on_progress: ProgressFn | None = None,
+                     on_result: Callable[[int, ChunkTranscript], None] | None = None,
+                     ) -> Transcript:
+    """Transcribe every chunk through Triton, at most ``concurrency`` requests in flight.
+
+    ``on_result(index, result)`` is called as each chunk's transcript arrives (in any order).
+    """
     limit = asyncio.Semaphore(concurrency)
     done = 0
 
-    async def one(chunk: AudioChunk) -> ChunkTranscript:
+    async def one(index: int, chunk: AudioChunk) -> ChunkTranscript:
         nonlocal done
         async with limit:
             result = await transcribe_chunk(models, chunk, language=request.language,
@@ -69,11 +94,13 @@ async def transcribe(models: TritonModels, request: AsrInput, *, concurrency: in
         done += 1
         if on_progress:
             on_progress(done, len(request.chunks))
+        if on_result:
+            on_result(index, result)
         return result
 
     try:
         async with asyncio.TaskGroup() as group:  # the first failure cancels the rest
-            tasks = [group.create_task(one(c)) for c in request.chunks]
+            tasks = [group.create_task(one(i, c)) for i, c in enumerate(request.chunks)]
     except* Exception as failures:  # noqa: BLE001 -- re-raised, unwrapped from the group
         raise failures.exceptions[0] from None
     return merge(request.chunks, [t.result() for t in tasks], request.duration_s,

@@ -1,15 +1,17 @@
 """Moments stage: transcript -> candidate moments from the ``llm`` model.
 
-Chunks of the transcript (sized to the model's context, with overlap) go to ``llm`` at once,
-each with the moments JSON schema as a structured-outputs constraint; every answer is validated
-against its chunk and the answers are merged (see ``moments_prompt``).
+Chunks of the transcript (sized to the model's context, with overlap) go to ``llm``, each with
+the moments JSON schema as a structured-outputs constraint; every answer is validated against
+its chunk and the answers are merged (see ``moments_prompt``). ``MomentsStream`` sends a chunk
+as soon as it is final - while the speech after it is still being transcribed - so the llm's
+work overlaps the ASR's; ``find_moments`` does the same for a finished transcript.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from orchestrator.contracts import LLM
 from orchestrator.moments_prompt import (
     Moment,
     PromptBuilder,
+    Sentence,
     TranscriptChunk,
     chunk_sentences,
     merge_moments,
@@ -31,8 +34,7 @@ DEFAULT_CONTEXT_TOKENS = 4096  # when neither the user nor a model.json says
 
 
 @dataclass(frozen=True)
-class MomentsInput:
-    transcript: Transcript
+class MomentsSettings:
     context_tokens: int  # the served model's max_model_len
     max_moments: int = 5
     max_new_tokens: int = 768
@@ -47,34 +49,81 @@ class MomentsResult:
     answered: int  # chunks whose answer held at least one valid moment
 
 
-async def find_moments(models: TritonModels, request: MomentsInput, builder: PromptBuilder, *,
-                       concurrency: int = 8,
-                       on_progress: Callable[[int, int], None] | None = None) -> MomentsResult:
-    budget = (request.context_tokens - request.max_new_tokens - builder.overhead_tokens()
-              - 16)  # a little slack for tokenization at the seams
-    if budget <= 0:
-        raise ValueError("the model's context is too small for the prompt and the answer")
-    chunks = chunk_sentences(sentences(request.transcript), builder.count_tokens, budget)
-    sampling = {"temperature": 0.0, "seed": request.seed,
-                "max_tokens": request.max_new_tokens,
-                "structured_outputs": {"json": moments_schema(request.max_moments)}}
-    limit = asyncio.Semaphore(concurrency)
-    done = 0
+class MomentsStream:
+    """Ask the ``llm`` about each transcript chunk as soon as the chunk can no longer change.
 
-    async def one(chunk: TranscriptChunk) -> list[Moment]:
-        nonlocal done
-        async with limit:
-            text = "".join([piece async for piece in models.generate(
-                builder.build(chunk), sampling, version=request.model_version)])
-        done += 1
-        if on_progress:
-            on_progress(done, len(chunks))
+    Feed ``update`` the sentences known so far (complete ones only) every time more are known,
+    then ``update(..., final=True)`` once the transcript is complete, and await ``result``.
+    Chunks are packed greedily from the start, so every chunk but the last is already final
+    while sentences are still arriving.
+    """
+
+    def __init__(self, models: TritonModels, settings: MomentsSettings, builder: PromptBuilder,
+                 *, concurrency: int = 8,
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
+        self._models = models
+        self._settings = settings
+        self._builder = builder
+        self._budget = (settings.context_tokens - settings.max_new_tokens
+                        - builder.overhead_tokens() - 16)  # slack for tokenization at seams
+        if self._budget <= 0:
+            raise ValueError("the model's context is too small for the prompt and the answer")
+        self._sampling = {"temperature": 0.0, "seed": settings.seed,
+                          "max_tokens": settings.max_new_tokens,
+                          "structured_outputs": {"json": moments_schema(settings.max_moments)}}
+        self._limit = asyncio.Semaphore(concurrency)
+        self._on_progress = on_progress
+        self._tasks: list[asyncio.Task[list[Moment]]] = []
+        self._done = 0
+        self._final = False
+
+    def update(self, known: Sequence[Sentence], *, final: bool = False) -> None:
+        """Send every chunk of ``known`` that is final and not sent yet."""
+        chunks = chunk_sentences(known, self._builder.count_tokens, self._budget)
+        ready = chunks if final else chunks[:-1]
+        for chunk in ready[len(self._tasks):]:
+            self._tasks.append(asyncio.create_task(self._ask(chunk)))
+        self._final = self._final or final
+
+    @property
+    def sent(self) -> int:
+        """How many chunks have gone to the model so far."""
+        return len(self._tasks)
+
+    async def _ask(self, chunk: TranscriptChunk) -> list[Moment]:
+        async with self._limit:
+            text = "".join([piece async for piece in self._models.generate(
+                self._builder.build(chunk), self._sampling,
+                version=self._settings.model_version)])
+        self._done += 1
+        if self._on_progress:
+            self._on_progress(self._done, len(self._tasks))
         return parse_moments(text, chunk)
 
-    answers = await asyncio.gather(*(one(c) for c in chunks))
-    merged = merge_moments([m for answer in answers for m in answer])
-    return MomentsResult(moments=tuple(merged), chunks=len(chunks),
-                         answered=sum(1 for a in answers if a))
+    async def result(self) -> MomentsResult:
+        if not self._final:
+            raise RuntimeError("update(..., final=True) first")
+        try:
+            answers = await asyncio.gather(*self._tasks)
+        finally:
+            self.cancel()
+        merged = merge_moments([m for answer in answers for m in answer])
+        return MomentsResult(moments=tuple(merged), chunks=len(self._tasks),
+                             answered=sum(1 for a in answers if a))
+
+    def cancel(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+
+async def find_moments(models: TritonModels, transcript: Transcript, settings: MomentsSettings,
+                       builder: PromptBuilder, *, concurrency: int = 8,
+                       on_progress: Callable[[int, int], None] | None = None) -> MomentsResult:
+    """Moments of a finished transcript (all chunks sent at once)."""
+    stream = MomentsStream(models, settings, builder, concurrency=concurrency,
+                           on_progress=on_progress)
+    stream.update(sentences(transcript), final=True)
+    return await stream.result()
 
 
 @dataclass(frozen=True)

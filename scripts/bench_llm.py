@@ -17,7 +17,7 @@ import random
 import statistics
 import time
 
-from orchestrator.moments import MomentsInput, find_moments
+from orchestrator.moments import MomentsSettings, find_moments
 from orchestrator.moments_prompt import PromptBuilder
 from orchestrator.paths import model_repository
 from orchestrator.synth import SAMPLE_TALK
@@ -103,8 +103,8 @@ def main() -> None:
         async def moments() -> tuple[float, object]:
             async with TritonModels(url) as models:
                 start = time.perf_counter()
-                result = await find_moments(models, MomentsInput(
-                    transcript, context_tokens=2048, max_new_tokens=512,
+                result = await find_moments(models, transcript, MomentsSettings(
+                    context_tokens=2048, max_new_tokens=512,
                     model_version=args.version), builder)
                 return time.perf_counter() - start, result
 

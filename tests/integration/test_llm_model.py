@@ -10,8 +10,8 @@ import httpx
 import jsonschema
 import pytest
 
-from orchestrator.moments import MomentsInput, find_moments
-from orchestrator.moments_prompt import PromptBuilder, moments_schema
+from orchestrator.moments import MomentsSettings, MomentsStream, find_moments
+from orchestrator.moments_prompt import PromptBuilder, Sentence, moments_schema
 from orchestrator.paths import model_repository
 from orchestrator.transcript import Segment, Transcript, Word
 from orchestrator.triton_client import ModelRequestError, TritonModels
@@ -138,11 +138,35 @@ def test_moments_stage_on_the_local_llm(grpc_url: str):
 
     async def go():
         async with TritonModels(grpc_url) as models:
-            return await find_moments(models, MomentsInput(
-                transcript, context_tokens=2048, max_moments=2, max_new_tokens=400,
+            return await find_moments(models, transcript, MomentsSettings(
+                context_tokens=2048, max_moments=2, max_new_tokens=400,
                 model_version="3"), builder)
 
     result = run(go())
     assert result.chunks >= 2  # 60 sentences do not fit one 2k context with the answer
     for moment in result.moments:  # whatever the small model said, only valid moments remain
         assert 0 <= moment.start_s < moment.end_s <= t + 1
+
+
+def test_moments_stream_sends_final_chunks_before_the_transcript_ends(grpc_url: str):
+    folder = model_repository() / "llm" / "3" / "hf"
+    builder = PromptBuilder.from_pretrained(str(folder), max_moments=1)
+    items = [Sentence(i * 4.0, i * 4.0 + 3.5, f"Tip number {i} is to speak closer to the "
+                      "microphone.") for i in range(60)]
+
+    async def go():
+        async with TritonModels(grpc_url) as models:
+            stream = MomentsStream(models, MomentsSettings(
+                context_tokens=1024, max_moments=1, max_new_tokens=160, model_version="3"),
+                builder)
+            stream.update(items[:5])
+            early_none = stream.sent
+            stream.update(items[:40])  # the transcript so far: its full chunks go out now
+            early = stream.sent
+            stream.update(items, final=True)
+            return early_none, early, stream.sent, await stream.result()
+
+    early_none, early, total, result = run(go())
+    assert early_none == 0  # one open chunk: it may still grow
+    assert 1 <= early < total and result.chunks == total
+    assert all(0 <= m.start_s < m.end_s <= 240 + 1 for m in result.moments)

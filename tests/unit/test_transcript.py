@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from orchestrator.asr import chunk_inputs, merge
+from orchestrator.asr import AsrInput, TranscriptPrefix, chunk_inputs, merge
 from orchestrator.audio import AudioChunk
 from orchestrator.transcript import ChunkTranscript, Segment, Transcript, Word
 
@@ -49,3 +49,14 @@ def test_chunk_inputs_follow_the_contract():
     assert inputs["AUDIO"].shape == (1, 5) and inputs["AUDIO"].dtype == np.float32
     assert inputs["LANGUAGE"].shape == (1, 1) and inputs["LANGUAGE"][0, 0] == b"en"
     assert "LANGUAGE" not in chunk_inputs(AudioChunk(0.0, np.ones(5, np.float32)), None)
+
+
+def test_prefix_grows_only_over_contiguous_chunks():
+    chunks = tuple(AudioChunk(i * 30.0, np.zeros(10, np.float32)) for i in range(3))
+    prefix = TranscriptPrefix(AsrInput(chunks=chunks, duration_s=90.0))
+    assert prefix.add(1, chunk_result("en", "second", 1.0)) is None  # chunk 0 still missing
+    first = prefix.add(0, chunk_result("en", "first", 1.0))
+    assert first is not None and first.text == "first second"
+    assert first.segments[1].start == 31.0
+    complete = prefix.add(2, chunk_result("en", "third", 0.0))
+    assert complete is not None and complete.text == "first second third"
