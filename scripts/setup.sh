@@ -16,6 +16,9 @@ say() { printf '\033[1msetup:\033[0m %s\n' "$*" >&2; }
 missing=()
 command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+# PostgreSQL's server binaries: the job store's tests run a throwaway server (tests/postgres.py).
+command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null ||
+  missing+=(postgresql)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ]; then sudo=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n)

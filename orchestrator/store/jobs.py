@@ -1,0 +1,260 @@
+"""``JobStore``: what the service needs to remember about jobs across restarts.
+
+A job is submitted (``queued``), taken by a worker (``running``), reports progress events and
+checkpoints each finished stage, and ends ``succeeded``, ``failed`` or ``cancelled``. After a
+restart, ``recover`` finds the jobs that were running when the process died: the worker pool
+resumes them from their last checkpoint, or they end ``failed`` with the reason - a job is
+never silently lost. An optional client request id makes ``submit`` idempotent.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from orchestrator.paths import state_dir
+from orchestrator.store.models import CheckpointRow, EventRow, JobRow
+
+
+class JobState(enum.StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in {JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED}
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    request_id: str | None
+    source: str
+    options: dict[str, Any]
+    state: JobState
+    stage: str | None
+    progress: float
+    message: str
+    error: str | None
+    out_dir: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Event:
+    id: int
+    job_id: str
+    at: datetime
+    stage: str
+    progress: float
+    message: str
+
+
+def default_url() -> str:
+    """``$SNAPCLIP_DATABASE_URL``, else a SQLite file in the environment's state folder."""
+    return os.environ.get("SNAPCLIP_DATABASE_URL") or f"sqlite:///{state_dir() / 'jobs.db'}"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; they were written in UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _job(row: JobRow) -> Job:
+    return Job(id=row.id, request_id=row.request_id, source=row.source,
+               options=json.loads(row.options), state=JobState(row.state), stage=row.stage,
+               progress=row.progress, message=row.message, error=row.error,
+               out_dir=row.out_dir, created_at=_aware(row.created_at),
+               updated_at=_aware(row.updated_at))
+
+
+class UnknownJobError(KeyError):
+    """No job has this id."""
+
+
+class JobStore:
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        self._engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        if self._engine.dialect.name == "sqlite":
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+        self._session = sessionmaker(self._engine, expire_on_commit=False)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest migration (idempotent)."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        location = resources.files("orchestrator.store").joinpath("migrations")
+        config.set_main_option("script_location", str(location))
+        with self._engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # --- jobs -----------------------------------------------------------------------------
+    def submit(self, source: str, options: dict[str, Any], *, request_id: str | None = None
+               ) -> tuple[Job, bool]:
+        """Queue a job; returns (job, created). A known ``request_id`` returns its job."""
+        if request_id:
+            existing = self._by_request(request_id)
+            if existing:
+                return existing, False
+        now = _now()
+        row = JobRow(id=uuid.uuid4().hex, request_id=request_id or None, source=source,
+                     options=json.dumps(options, sort_keys=True), state=JobState.QUEUED,
+                     stage=None, progress=0.0, message="queued", error=None, out_dir=None,
+                     created_at=now, updated_at=now)
+        try:
+            with self._session.begin() as session:
+                session.add(row)
+        except IntegrityError:  # the same request id, submitted concurrently
+            existing = self._by_request(request_id) if request_id else None
+            if existing is None:
+                raise
+            return existing, False
+        return _job(row), True
+
+    def _by_request(self, request_id: str) -> Job | None:
+        with self._session() as session:
+            row = session.scalar(select(JobRow).where(JobRow.request_id == request_id))
+            return _job(row) if row else None
+
+    def get(self, job_id: str) -> Job:
+        with self._session() as session:
+            row = session.get(JobRow, job_id)
+            if row is None:
+                raise UnknownJobError(job_id)
+            return _job(row)
+
+    def list(self, *, page_size: int = 20, page_token: str = "",
+             states: frozenset[JobState] | None = None) -> tuple[list[Job], str]:
+        """Newest first; ``page_token`` is the last job id of the previous page ("" at end)."""
+        query = select(JobRow).order_by(JobRow.created_at.desc(), JobRow.id.desc())
+        if states:
+            query = query.where(JobRow.state.in_([s.value for s in states]))
+        with self._session() as session:
+            if page_token:
+                after = session.get(JobRow, page_token)
+                if after is None:
+                    raise UnknownJobError(page_token)
+                query = query.where(
+                    (JobRow.created_at < after.created_at)
+                    | ((JobRow.created_at == after.created_at) & (JobRow.id < after.id)))
+            rows = session.scalars(query.limit(page_size + 1)).all()
+        jobs = [_job(r) for r in rows[:page_size]]
+        return jobs, (jobs[-1].id if len(rows) > page_size else "")
+
+    def set_state(self, job_id: str, state: JobState, *, message: str = "",
+                  error: str | None = None, out_dir: str | None = None,
+                  expect: frozenset[JobState] | None = None) -> Job:
+        """Move a job to ``state``; with ``expect``, only from one of those states.
+
+        Returns the job as it is afterwards (unchanged when ``expect`` did not match).
+        """
+        values: dict[str, Any] = {"state": state.value, "updated_at": _now()}
+        if message:
+            values["message"] = message
+        if error is not None:
+            values["error"] = error
+        if out_dir is not None:
+            values["out_dir"] = out_dir
+        if state is JobState.SUCCEEDED:
+            values["progress"] = 1.0
+        query = update(JobRow).where(JobRow.id == job_id)
+        if expect:
+            query = query.where(JobRow.state.in_([s.value for s in expect]))
+        with self._session.begin() as session:
+            session.execute(query.values(**values))
+        return self.get(job_id)
+
+    # --- progress and checkpoints ---------------------------------------------------------
+    def add_event(self, job_id: str, stage: str, progress: float, message: str) -> Event:
+        now = _now()
+        row = EventRow(job_id=job_id, at=now, stage=stage, progress=progress, message=message)
+        with self._session.begin() as session:
+            session.add(row)
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(
+                progress=progress, message=message, updated_at=now))
+        return Event(row.id, job_id, now, stage, progress, message)
+
+    def events(self, job_id: str, *, after: int = 0) -> list[Event]:
+        query = (select(EventRow).where(EventRow.job_id == job_id, EventRow.id > after)
+                 .order_by(EventRow.id))
+        with self._session() as session:
+            return [Event(r.id, r.job_id, _aware(r.at), r.stage, r.progress, r.message)
+                    for r in session.scalars(query)]
+
+    def checkpoint(self, job_id: str, stage: str, data: dict[str, Any]) -> None:
+        """Record that ``stage`` finished, with what a resumed job needs from it."""
+        now = _now()
+        with self._session.begin() as session:
+            row = session.scalar(select(CheckpointRow).where(
+                CheckpointRow.job_id == job_id, CheckpointRow.stage == stage))
+            if row is None:
+                session.add(CheckpointRow(job_id=job_id, stage=stage, finished_at=now,
+                                          data=json.dumps(data, sort_keys=True)))
+            else:
+                row.data, row.finished_at = json.dumps(data, sort_keys=True), now
+            session.execute(update(JobRow).where(JobRow.id == job_id).values(
+                stage=stage, updated_at=now))
+
+    def checkpoints(self, job_id: str) -> dict[str, dict[str, Any]]:
+        """Finished stages in the order they finished, with their data."""
+        query = (select(CheckpointRow).where(CheckpointRow.job_id == job_id)
+                 .order_by(CheckpointRow.finished_at, CheckpointRow.id))
+        with self._session() as session:
+            return {r.stage: json.loads(r.data) for r in session.scalars(query)}
+
+    def recover(self, *, resumable: frozenset[str], reason: str) -> tuple[list[Job], list[Job]]:
+        """After a restart: jobs left ``running`` -> (requeued, failed).
+
+        A job whose last finished stage is in ``resumable`` (or that finished none) goes back
+        to ``queued`` to resume from that stage; any other ends ``failed`` with ``reason``.
+        """
+        requeued, failed = [], []
+        with self._session() as session:
+            running = session.scalars(select(JobRow.id).where(
+                JobRow.state == JobState.RUNNING.value)).all()
+        for job_id in running:
+            job = self.get(job_id)
+            if job.stage is None or job.stage in resumable:
+                after = f"resumed after {job.stage}" if job.stage else "restarted"
+                requeued.append(self.set_state(job_id, JobState.QUEUED,
+                                               message=f"service restarted; {after}",
+                                               expect=frozenset({JobState.RUNNING})))
+            else:
+                failed.append(self.set_state(job_id, JobState.FAILED, error=reason,
+                                             message=reason,
+                                             expect=frozenset({JobState.RUNNING})))
+        return requeued, failed
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
