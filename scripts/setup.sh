@@ -60,6 +60,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[cpu-models,dev]"
   echo "$want" > "$stamp"
 fi
+# The gRPC stubs are build output (never committed): regenerate them when the proto changed.
+.venv/bin/python -c "from orchestrator.proto import load; load()"
 
 # The CLIP export environment (torch + open_clip); `models fetch` runs the export in it.
 export_stamp=.venv-export/.snapclip-installed
