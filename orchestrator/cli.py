@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -207,6 +208,69 @@ def run(
         endpoint = stack.enter_context(_triton_endpoint(triton, SERVED_MODELS, repository))
         result = asyncio.run(job(endpoint, probed))
     _summarize(result, json_out)
+
+
+@app.command()
+def serve(
+    grpc_port: Annotated[int, typer.Option(help="gRPC port (0 = any free port).")] = 50051,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    triton: Annotated[str | None, typer.Option(
+        help="Triton gRPC HOST:PORT. Default: start a local CPU server.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Jobs run at once; more wait.")] = 2,
+    jobs_dir: Annotated[Path | None, typer.Option(
+        help="Where job outputs go [default: the environment's state folder].")] = None,
+    database_url: Annotated[str | None, typer.Option(
+        help="Job store [default: $SNAPCLIP_DATABASE_URL, else a SQLite file].")] = None,
+    allow_private_urls: Annotated[bool, typer.Option(
+        help="Allow job URLs that resolve to loopback, private or link-local addresses.")
+                                  ] = False,
+    model_repository: Annotated[Path | None, typer.Option(
+        help="Model repository (served locally, and read for model metadata).")] = None,
+) -> None:
+    """Run the highlight pipeline as a service: gRPC snapclip.v1.Highlights, health, reflection."""
+    from orchestrator.download import UrlPolicy
+    from orchestrator.paths import model_repository as resolve_repository
+    from orchestrator.paths import state_dir
+    from orchestrator.service.grpc_api import serve as serve_grpc
+    from orchestrator.service.runner import JobRunner, RunnerConfig
+    from orchestrator.store import JobStore
+
+    if concurrency < 1:
+        raise InputError("--concurrency must be at least 1")
+    repository = None
+    with contextlib.suppress(SnapclipError):
+        repository = resolve_repository(model_repository)
+    store = JobStore(database_url)
+    store.migrate()
+    folder = (jobs_dir or state_dir() / "jobs").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+
+    async def main(endpoint: str) -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runner = JobRunner(store, RunnerConfig(
+            triton_url=endpoint, jobs_dir=folder, concurrency=concurrency,
+            model_repository=repository, url_policy=UrlPolicy(allow_private=allow_private_urls)))
+        await runner.start()
+        server, port, watcher = await serve_grpc(store, runner, endpoint, host=host,
+                                                 port=grpc_port)
+        err.print(f"snapclip serve: gRPC {host}:{port} (pid {os.getpid()}), Triton {endpoint}, "
+                  f"jobs {folder}, {concurrency} at a time. Ctrl-C stops it.")
+        try:
+            await stop.wait()
+        finally:
+            watcher.cancel()
+            await server.stop(grace=5)
+            await runner.stop()
+            err.print("snapclip serve: stopped")
+
+    try:
+        with _triton_endpoint(triton, SERVED_MODELS, repository) as endpoint:
+            asyncio.run(main(endpoint))
+    finally:
+        store.close()
 
 
 @app.command()

@@ -14,8 +14,8 @@ import numpy as np
 from orchestrator.synth import SpokenText, speak_with_onsets
 from orchestrator.wer import normalize_words, word_error_rate
 
-__all__ = ["SENTENCES", "assert_one_line_error", "ffprobe", "metric_value", "normalize_words",
-           "silence", "snapclip", "spoken", "word_error_rate"]
+__all__ = ["SENTENCES", "SNAPCLIP", "assert_one_line_error", "ffprobe", "metric_value",
+           "normalize_words", "silence", "snapclip", "spoken", "word_error_rate"]
 
 SNAPCLIP = str(Path(sys.executable).parent / "snapclip")
 

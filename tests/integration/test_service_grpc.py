@@ -1,0 +1,129 @@
+"""``snapclip serve`` over gRPC against the local Triton: jobs end to end, reflection, health."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+    ProtoReflectionDescriptorDatabase,
+)
+
+from orchestrator.proto import load
+from orchestrator.synth import make_video, speak
+from tests.support import SENTENCES, SNAPCLIP
+
+pytestmark = pytest.mark.integration
+pb, pb_grpc = load()
+
+
+@pytest.fixture(scope="module")
+def service(grpc_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A running ``snapclip serve``: (its gRPC address, its jobs folder)."""
+    folder = tmp_path_factory.mktemp("service")
+    errlog = folder / "stderr.txt"
+    with errlog.open("w") as err:
+        proc = subprocess.Popen(
+            [SNAPCLIP, "serve", "--grpc-port", "0", "--triton", grpc_url, "--jobs-dir",
+             str(folder / "jobs"), "--database-url", f"sqlite:///{folder / 'jobs.db'}"],
+            stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"gRPC 127\.0\.0\.1:(\d+)", errlog.read_text())):
+            assert proc.poll() is None, errlog.read_text()
+            assert time.monotonic() < deadline, errlog.read_text()
+            time.sleep(0.2)
+        yield f"127.0.0.1:{found.group(1)}", folder / "jobs"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0, errlog.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("talk")
+    speech = speak(". ".join(SENTENCES[:4]) + ".", folder / "talk.wav")
+    return make_video(speech, folder / "talk.mp4", size="320x180", fps=10)
+
+
+@pytest.fixture
+def stub(service: tuple[str, Path]) -> Iterator[object]:
+    with grpc.insecure_channel(service[0]) as channel:
+        yield pb_grpc.HighlightsStub(channel)
+
+
+def options() -> object:
+    return pb.RunOptions(clips=1, min_len_s=5, max_len_s=12)
+
+
+def test_submit_watch_get_end_to_end(stub, talk: Path, service: tuple[str, Path]):
+    job = stub.Submit(pb.SubmitRequest(source=str(talk), options=options(), request_id="e2e"))
+    assert job.state == pb.QUEUED and job.id
+    events = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=600))
+    final = events[-1]
+    assert final.HasField("result") and final.result.state == pb.SUCCEEDED, final
+    order = ["ingest", "asr", "moments", "select", "render"]
+    seen = [e.stage for e in events if e.stage in order]
+    first = sorted(set(seen), key=seen.index)
+    assert first == order, seen
+    progress = [e.progress for e in events[:-1]]
+    assert progress == sorted(progress) and progress[-1] <= 1.0
+    got = stub.Get(pb.GetRequest(job_id=job.id))
+    manifest = __import__("json").loads(got.manifest_json)
+    assert manifest["schema"] == "snapclip.manifest/v1" and len(manifest["clips"]) == 1
+    assert (service[1] / job.id / manifest["clips"][0]["file"]).is_file()
+    again = stub.Submit(pb.SubmitRequest(source="other.mp4", request_id="e2e"))
+    assert again.id == job.id  # the request id makes Submit idempotent
+    listed = stub.List(pb.ListRequest(page_size=10))
+    assert job.id in [j.id for j in listed.jobs]
+
+
+def test_errors_map_to_status_codes(stub, talk: Path):
+    with pytest.raises(grpc.RpcError) as missing:
+        stub.Get(pb.GetRequest(job_id="nope"))
+    assert missing.value.code() == grpc.StatusCode.NOT_FOUND
+    bad = pb.RunOptions(aspect="4:3")
+    with pytest.raises(grpc.RpcError) as invalid:
+        stub.Submit(pb.SubmitRequest(source=str(talk), options=bad))
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_a_bad_source_fails_the_job_with_its_reason(stub, tmp_path: Path):
+    job = stub.Submit(pb.SubmitRequest(source=str(tmp_path / "missing.mp4"), options=options()))
+    final = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=120))[-1]
+    assert final.result.state == pb.FAILED and "no such file" in final.result.error
+
+
+def test_cancel_a_job(stub, talk: Path, service: tuple[str, Path]):
+    job = stub.Submit(pb.SubmitRequest(source=str(talk), options=options()))
+    cancelled = stub.Cancel(pb.CancelRequest(job_id=job.id))
+    assert cancelled.state == pb.CANCELLED
+    final = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=60))[-1]
+    assert final.result.state == pb.CANCELLED
+    time.sleep(1)
+    assert not (service[1] / job.id).exists()
+
+
+def test_reflection_and_health(service: tuple[str, Path]):
+    with grpc.insecure_channel(service[0]) as channel:
+        services = ProtoReflectionDescriptorDatabase(channel).get_services()
+        assert "snapclip.v1.Highlights" in services and "grpc.health.v1.Health" in services
+        health = health_pb2_grpc.HealthStub(channel)
+        deadline = time.monotonic() + 20
+        while True:
+            status = health.Check(health_pb2.HealthCheckRequest(
+                service="snapclip.v1.Highlights")).status
+            if status == health_pb2.HealthCheckResponse.SERVING:
+                break
+            assert time.monotonic() < deadline, status
+            time.sleep(0.5)
