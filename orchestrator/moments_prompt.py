@@ -10,8 +10,10 @@ chunks are merged, keeping the better of two moments that cover mostly the same 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,11 +159,7 @@ class PromptBuilder:
 
     @classmethod
     def from_pretrained(cls, path: str, **kwargs: Any) -> PromptBuilder:
-        # Only the tokenizer is used; keep transformers' "PyTorch was not found" advice quiet.
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        from transformers import AutoTokenizer
-
-        return cls(AutoTokenizer.from_pretrained(path), **kwargs)
+        return cls(_tokenizer(path), **kwargs)
 
     def count_tokens(self, text: str) -> int:
         return len(self._tokenizer.encode(text, add_special_tokens=False))
@@ -179,6 +177,25 @@ class PromptBuilder:
 
     def build(self, chunk: TranscriptChunk) -> str:
         return self.build_text(chunk.render())
+
+
+_TOKENIZER_LOCK = threading.Lock()
+
+
+@functools.cache
+def _load_tokenizer(path: str) -> Any:
+    # Only the tokenizer is used; keep transformers' "PyTorch was not found" advice quiet.
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(path)
+
+
+def _tokenizer(path: str) -> Any:
+    """One tokenizer per path, loaded once: transformers' lazy imports are not thread-safe
+    (two jobs loading at once in the service failed with "cannot import name AutoTokenizer")."""
+    with _TOKENIZER_LOCK:
+        return _load_tokenizer(path)
 
 
 def parse_moments(text: str, chunk: TranscriptChunk, *, slack_s: float = 1.0) -> list[Moment]:

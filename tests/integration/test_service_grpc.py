@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import signal
 import subprocess
@@ -18,21 +19,21 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 
 from orchestrator.proto import load
 from orchestrator.synth import make_video, speak
+from orchestrator.triton_local import LocalTriton
 from tests.support import SENTENCES, SNAPCLIP
 
 pytestmark = pytest.mark.integration
 pb, pb_grpc = load()
 
 
-@pytest.fixture(scope="module")
-def service(grpc_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A running ``snapclip serve``: (its gRPC address, its jobs folder)."""
-    folder = tmp_path_factory.mktemp("service")
-    errlog = folder / "stderr.txt"
+@contextlib.contextmanager
+def serving(triton_url: str, folder: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Run ``snapclip serve`` on ``folder``'s store and jobs; yields (address, process)."""
+    errlog = folder / f"stderr-{time.monotonic_ns()}.txt"
     with errlog.open("w") as err:
         proc = subprocess.Popen(
-            [SNAPCLIP, "serve", "--grpc-port", "0", "--triton", grpc_url, "--jobs-dir",
-             str(folder / "jobs"), "--database-url", f"sqlite:///{folder / 'jobs.db'}"],
+            [SNAPCLIP, "serve", "--grpc-port", "0", "--triton", triton_url, "--jobs-dir",
+             str(folder / "jobs"), "--database-url", f"sqlite:///{folder / 'jobs.db'}", *extra],
             stdout=subprocess.DEVNULL, stderr=err)
     try:
         deadline = time.monotonic() + 60
@@ -40,13 +41,22 @@ def service(grpc_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
             assert proc.poll() is None, errlog.read_text()
             assert time.monotonic() < deadline, errlog.read_text()
             time.sleep(0.2)
-        yield f"127.0.0.1:{found.group(1)}", folder / "jobs"
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0, errlog.read_text()
+        yield f"127.0.0.1:{found.group(1)}", proc
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=60) == 0, errlog.read_text()
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def service(grpc_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A running ``snapclip serve``: (its gRPC address, its jobs folder)."""
+    folder = tmp_path_factory.mktemp("service")
+    with serving(grpc_url, folder) as (address, _):
+        yield address, folder / "jobs"
 
 
 @pytest.fixture(scope="module")
@@ -127,3 +137,60 @@ def test_reflection_and_health(service: tuple[str, Path]):
                 break
             assert time.monotonic() < deadline, status
             time.sleep(0.5)
+
+
+def wait_for(predicate: object, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.3)
+
+
+def test_health_follows_triton(tmp_path: Path):
+    with LocalTriton(models=["whisper"]) as triton:
+        assert triton.endpoints is not None
+        with serving(triton.endpoints.grpc, tmp_path) as (address, _), \
+                grpc.insecure_channel(address) as channel:
+            health = health_pb2_grpc.HealthStub(channel)
+
+            def status() -> int:
+                return health.Check(health_pb2.HealthCheckRequest(service="")).status
+
+            wait_for(lambda: status() == health_pb2.HealthCheckResponse.SERVING, 20, "SERVING")
+            triton.stop()
+            wait_for(lambda: status() == health_pb2.HealthCheckResponse.NOT_SERVING, 30,
+                     "NOT_SERVING after Triton stopped")
+
+
+def test_three_run_at_once_and_a_fourth_waits(grpc_url: str, talk: Path, tmp_path: Path):
+    with serving(grpc_url, tmp_path, "--concurrency", "3") as (address, _), \
+            grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.HighlightsStub(channel)
+        ids = [stub.Submit(pb.SubmitRequest(source=str(talk), options=options())).id
+               for _ in range(4)]
+
+        def states() -> list[int]:
+            return [stub.Get(pb.GetRequest(job_id=i)).state for i in ids]
+
+        wait_for(lambda: states().count(pb.RUNNING) == 3, 60, "three running")
+        assert states()[3] == pb.QUEUED  # beyond the limit: waits
+        finals = [list(stub.Watch(pb.WatchRequest(job_id=i), timeout=900))[-1] for i in ids]
+        errors = [f.result.error for f in finals]
+        assert [f.result.state for f in finals] == [pb.SUCCEEDED] * 4, errors
+
+
+def test_a_job_interrupted_by_a_restart_is_not_lost(grpc_url: str, talk: Path, tmp_path: Path):
+    with serving(grpc_url, tmp_path) as (address, proc), \
+            grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.HighlightsStub(channel)
+        job = stub.Submit(pb.SubmitRequest(source=str(talk), options=options()))
+        wait_for(lambda: stub.Get(pb.GetRequest(job_id=job.id)).stage != "", 120,
+                 "a stage finished")
+        proc.kill()  # no clean shutdown
+        proc.wait()
+    with serving(grpc_url, tmp_path) as (address, _), grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.HighlightsStub(channel)
+        final = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=600))[-1].result
+        assert final.state in (pb.SUCCEEDED, pb.FAILED)
+        if final.state == pb.FAILED:
+            assert "service stopped" in final.error
