@@ -226,6 +226,9 @@ def serve(
                                   ] = False,
     model_repository: Annotated[Path | None, typer.Option(
         help="Model repository (served locally, and read for model metadata).")] = None,
+    token_env: Annotated[str, typer.Option(
+        help="Environment variable holding the API token; when set, API calls need "
+             "'authorization: Bearer <token>'.")] = "SNAPCLIP_API_TOKEN",
 ) -> None:
     """Run the highlight pipeline as a service: gRPC snapclip.v1.Highlights, health, reflection."""
     from orchestrator.download import UrlPolicy
@@ -237,6 +240,9 @@ def serve(
 
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    # The token comes from the environment (a Kubernetes Secret), never the command line,
+    # where any user of the machine could read it.
+    token = os.environ.get(token_env) or None
     repository = None
     with contextlib.suppress(SnapclipError):
         repository = resolve_repository(model_repository)
@@ -255,9 +261,10 @@ def serve(
             model_repository=repository, url_policy=UrlPolicy(allow_private=allow_private_urls)))
         await runner.start()
         server, port, watcher = await serve_grpc(store, runner, endpoint, host=host,
-                                                 port=grpc_port)
+                                                 port=grpc_port, token=token)
         err.print(f"snapclip serve: gRPC {host}:{port} (pid {os.getpid()}), Triton {endpoint}, "
-                  f"jobs {folder}, {concurrency} at a time. Ctrl-C stops it.")
+                  f"jobs {folder}, {concurrency} at a time, "
+                  f"{'token required' if token else 'no token'}. Ctrl-C stops it.")
         try:
             await stop.wait()
         finally:

@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from orchestrator.errors import SnapclipError
 from orchestrator.proto import load
+from orchestrator.service.auth import TokenInterceptor
 from orchestrator.service.runner import OPTION_FIELDS, JobRunner, run_options
 from orchestrator.store import Job, JobState, JobStore
 from orchestrator.store.jobs import UnknownJobError
@@ -126,10 +127,14 @@ async def watch_triton_health(servicer: health.aio.HealthServicer, triton_url: s
             await asyncio.sleep(HEALTH_POLL_S)
 
 
-async def serve(store: JobStore, runner: JobRunner, triton_url: str, *, host: str, port: int
-                ) -> tuple[grpc.aio.Server, int, asyncio.Task[None]]:
-    """Start the gRPC server; returns it, its port, and the health watcher task."""
-    server = grpc.aio.server()
+async def serve(store: JobStore, runner: JobRunner, triton_url: str, *, host: str, port: int,
+                token: str | None = None) -> tuple[grpc.aio.Server, int, asyncio.Task[None]]:
+    """Start the gRPC server; returns it, its port, and the health watcher task.
+
+    With ``token``, Highlights calls need ``authorization: Bearer <token>`` (``auth``).
+    """
+    interceptors = [TokenInterceptor(token, f"/{SERVICE_NAME}/")] if token else []
+    server = grpc.aio.server(interceptors=interceptors)
     pb_grpc.add_HighlightsServicer_to_server(HighlightsService(store, runner), server)
     health_servicer = health.aio.HealthServicer()
     for name in ("", SERVICE_NAME):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import signal
 import subprocess
@@ -27,14 +28,15 @@ pb, pb_grpc = load()
 
 
 @contextlib.contextmanager
-def serving(triton_url: str, folder: Path, *extra: str) -> Iterator[tuple[str, subprocess.Popen]]:
+def serving(triton_url: str, folder: Path, *extra: str, env: dict[str, str] | None = None
+            ) -> Iterator[tuple[str, subprocess.Popen]]:
     """Run ``snapclip serve`` on ``folder``'s store and jobs; yields (address, process)."""
     errlog = folder / f"stderr-{time.monotonic_ns()}.txt"
     with errlog.open("w") as err:
         proc = subprocess.Popen(
             [SNAPCLIP, "serve", "--grpc-port", "0", "--triton", triton_url, "--jobs-dir",
              str(folder / "jobs"), "--database-url", f"sqlite:///{folder / 'jobs.db'}", *extra],
-            stdout=subprocess.DEVNULL, stderr=err)
+            stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
     try:
         deadline = time.monotonic() + 60
         while not (found := re.search(r"gRPC 127\.0\.0\.1:(\d+)", errlog.read_text())):
@@ -194,3 +196,24 @@ def test_a_job_interrupted_by_a_restart_is_not_lost(grpc_url: str, talk: Path, t
         assert final.state in (pb.SUCCEEDED, pb.FAILED)
         if final.state == pb.FAILED:
             assert "service stopped" in final.error
+
+
+def test_token_guards_the_api_but_not_health(grpc_url: str, tmp_path: Path):
+    env = {"SNAPCLIP_API_TOKEN": "s3cret-token"}
+    with serving(grpc_url, tmp_path, env=env) as (address, _), \
+            grpc.insecure_channel(address) as channel:
+        stub = pb_grpc.HighlightsStub(channel)
+        for metadata in ((), (("authorization", "Bearer wrong"),),
+                         (("authorization", "s3cret-token"),)):
+            with pytest.raises(grpc.RpcError) as refused:
+                stub.Get(pb.GetRequest(job_id="x"), metadata=metadata)
+            assert refused.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            with pytest.raises(grpc.RpcError) as refused_stream:
+                list(stub.Watch(pb.WatchRequest(job_id="x"), metadata=metadata))
+            assert refused_stream.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        with pytest.raises(grpc.RpcError) as passed:
+            stub.Get(pb.GetRequest(job_id="x"),
+                     metadata=(("authorization", "Bearer s3cret-token"),))
+        assert passed.value.code() == grpc.StatusCode.NOT_FOUND  # past the guard
+        health = health_pb2_grpc.HealthStub(channel)
+        health.Check(health_pb2.HealthCheckRequest(service=""))  # no token needed
