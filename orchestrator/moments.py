@@ -20,8 +20,8 @@ from orchestrator.moments_prompt import (
     Moment,
     PromptBuilder,
     Sentence,
+    SentencePacker,
     TranscriptChunk,
-    chunk_sentences,
     merge_moments,
     moments_schema,
     parse_moments,
@@ -54,8 +54,8 @@ class MomentsStream:
 
     Feed ``update`` the sentences known so far (complete ones only) every time more are known,
     then ``update(..., final=True)`` once the transcript is complete, and await ``result``.
-    Chunks are packed greedily from the start, so every chunk but the last is already final
-    while sentences are still arriving.
+    Chunks are packed greedily from the start (``SentencePacker``), so every chunk but the last
+    is final, and sent, while sentences are still arriving.
     """
 
     def __init__(self, models: TritonModels, settings: MomentsSettings, builder: PromptBuilder,
@@ -71,6 +71,8 @@ class MomentsStream:
         self._sampling = {"temperature": 0.0, "seed": settings.seed,
                           "max_tokens": settings.max_new_tokens,
                           "structured_outputs": {"json": moments_schema(settings.max_moments)}}
+        self._packer = SentencePacker(builder.count_tokens, self._budget)
+        self._packed = 0  # sentences of the transcript handed to the packer so far
         self._limit = asyncio.Semaphore(concurrency)
         self._on_progress = on_progress
         self._tasks: list[asyncio.Task[list[Moment]]] = []
@@ -78,12 +80,21 @@ class MomentsStream:
         self._final = False
 
     def update(self, known: Sequence[Sentence], *, final: bool = False) -> None:
-        """Send every chunk of ``known`` that is final and not sent yet."""
-        chunks = chunk_sentences(known, self._builder.count_tokens, self._budget)
-        ready = chunks if final else chunks[:-1]
-        for chunk in ready[len(self._tasks):]:
+        """Send every chunk of ``known`` that is final and not sent yet.
+
+        ``known`` only grows between calls: the sentences already packed are skipped, so each
+        sentence is tokenized into its chunk once, however often the transcript grows.
+        """
+        if self._final:
+            raise RuntimeError("the transcript was already final")
+        ready = [chunk for sentence in known[self._packed:]
+                 for chunk in self._packer.add(sentence)]
+        self._packed = max(self._packed, len(known))
+        if final:
+            ready += self._packer.flush()
+            self._final = True
+        for chunk in ready:
             self._tasks.append(asyncio.create_task(self._ask(chunk)))
-        self._final = self._final or final
 
     @property
     def sent(self) -> int:

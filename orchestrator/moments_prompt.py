@@ -110,30 +110,54 @@ def _sentence(words: list[Word]) -> Sentence:
                     tuple(words))
 
 
-def chunk_sentences(items: Sequence[Sentence], count_tokens: Callable[[str], int],
-                    budget_tokens: int, overlap: int = 2) -> list[TranscriptChunk]:
-    """Pack sentences into chunks whose rendered text fits ``budget_tokens``.
+class SentencePacker:
+    """Packs sentences, fed one at a time, into chunks whose rendered text fits a budget.
 
     Each chunk after the first repeats the last ``overlap`` sentences of the one before, so a
     moment that straddles a boundary is seen whole at least once. A single sentence longer
     than the budget becomes a chunk of its own (the model truncates nothing silently: the
-    server refuses an over-long prompt).
+    server refuses an over-long prompt). A chunk is closed by the first sentence that does not
+    fit, so ``add`` returns every chunk as soon as it can no longer change.
     """
-    chunks: list[TranscriptChunk] = []
-    current: list[Sentence] = []
-    fresh = 0  # sentences in `current` not carried over from the previous chunk
-    for sentence in items:
-        candidate = [*current, sentence]
+
+    def __init__(self, count_tokens: Callable[[str], int], budget_tokens: int,
+                 overlap: int = 2) -> None:
+        self._count_tokens = count_tokens
+        self._budget = budget_tokens
+        self._overlap = overlap
+        self._current: list[Sentence] = []
+        self._fresh = 0  # sentences in `current` not carried over from the previous chunk
+        self._closed = 0
+
+    def add(self, sentence: Sentence) -> list[TranscriptChunk]:
+        """Take the next sentence; returns the chunk it closed, if any."""
+        candidate = [*self._current, sentence]
         text = TranscriptChunk(0, tuple(candidate)).render()
-        if current and fresh and count_tokens(text) > budget_tokens:
-            chunks.append(TranscriptChunk(len(chunks), tuple(current)))
-            current = [*current[-overlap:], sentence] if overlap else [sentence]
-            fresh = 1
-        else:
-            current, fresh = candidate, fresh + 1
-    if current and fresh:
-        chunks.append(TranscriptChunk(len(chunks), tuple(current)))
-    return chunks
+        if self._current and self._fresh and self._count_tokens(text) > self._budget:
+            closed = self._close()
+            self._current = ([*self._current[-self._overlap:], sentence] if self._overlap
+                             else [sentence])
+            self._fresh = 1
+            return [closed]
+        self._current, self._fresh = candidate, self._fresh + 1
+        return []
+
+    def flush(self) -> list[TranscriptChunk]:
+        """The last, open chunk (when it holds any sentence of its own)."""
+        return [self._close()] if self._current and self._fresh else []
+
+    def _close(self) -> TranscriptChunk:
+        chunk = TranscriptChunk(self._closed, tuple(self._current))
+        self._closed += 1
+        return chunk
+
+
+def chunk_sentences(items: Sequence[Sentence], count_tokens: Callable[[str], int],
+                    budget_tokens: int, overlap: int = 2) -> list[TranscriptChunk]:
+    """Pack all of ``items`` into chunks (see ``SentencePacker``)."""
+    packer = SentencePacker(count_tokens, budget_tokens, overlap)
+    chunks = [chunk for sentence in items for chunk in packer.add(sentence)]
+    return chunks + packer.flush()
 
 
 INSTRUCTIONS = (
