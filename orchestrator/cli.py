@@ -83,6 +83,16 @@ def _triton_endpoint(url: str | None, models: list[str], repository: Path | None
         server.cleanup_logs()
 
 
+def _local_repository(override: Path | None) -> Path | None:
+    """The model repository to serve and read metadata from, or None when there is none."""
+    from orchestrator.paths import model_repository
+
+    try:
+        return model_repository(override)
+    except SnapclipError:
+        return None
+
+
 def _progress() -> Progress:
     return Progress(TextColumn("[bold cyan]{task.description:>8}"), BarColumn(),
                     MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True)
@@ -173,14 +183,11 @@ def run(
     """Find the best moments of SOURCE and render them as captioned short clips."""
     from orchestrator.download import UrlPolicy
     from orchestrator.ingest import open_source
-    from orchestrator.paths import model_repository as resolve_repository
     from orchestrator.pipeline import RunOptions
     from orchestrator.pipeline import run as run_pipeline
     from orchestrator.triton_client import TritonModels
 
-    repository = None
-    with contextlib.suppress(SnapclipError):
-        repository = resolve_repository(model_repository)
+    repository = _local_repository(model_repository)
     name = Path(urlparse(source).path).stem or "clips"
     options = RunOptions(
         out=out or Path("out") / name, clips=clips, min_len_s=min_len, max_len_s=max_len,
@@ -232,7 +239,6 @@ def serve(
 ) -> None:
     """Run the highlight pipeline as a service: gRPC snapclip.v1.Highlights, health, reflection."""
     from orchestrator.download import UrlPolicy
-    from orchestrator.paths import model_repository as resolve_repository
     from orchestrator.paths import state_dir
     from orchestrator.service.grpc_api import serve as serve_grpc
     from orchestrator.service.runner import JobRunner, RunnerConfig
@@ -243,9 +249,7 @@ def serve(
     # The token comes from the environment (a Kubernetes Secret), never the command line,
     # where any user of the machine could read it.
     token = os.environ.get(token_env) or None
-    repository = None
-    with contextlib.suppress(SnapclipError):
-        repository = resolve_repository(model_repository)
+    repository = _local_repository(model_repository)
     store = JobStore(database_url)
     store.migrate()
     folder = (jobs_dir or state_dir() / "jobs").resolve()

@@ -39,16 +39,16 @@ def _loudness_db(audio: np.ndarray, start_s: float, end_s: float) -> float:
     return float(10 * np.log10(np.mean(a.astype(np.float64) ** 2) + 1e-12)) if a.size else -120.0
 
 
-def features(window: Sequence[Sentence], audio: np.ndarray) -> WindowFeatures:
+def features(window: Sequence[Sentence], levels_db: Sequence[float]) -> WindowFeatures:
+    """The window's features; ``levels_db`` holds each of its sentences' loudness."""
     start, end = window[0].start_s, window[-1].end_s
     text = " ".join(s.text for s in window)
     words = _WORD.findall(text.lower())
     marks = text.count("!") + text.count("?")
     intense = sum(1 for w in words if w in INTENSITY_WORDS)
-    speech = [_loudness_db(audio, s.start_s, s.end_s) for s in window]
     return WindowFeatures(words_per_s=len(words) / max(end - start, 1e-3),
                           emphasis=(marks + intense) / len(window),
-                          loudness_db=float(np.mean(speech)))
+                          loudness_db=float(np.mean(levels_db)))
 
 
 def _windows(sentences: Sequence[Sentence], target_len_s: float, max_len_s: float
@@ -70,8 +70,9 @@ def transcript_candidates(sentences: Sequence[Sentence], audio: np.ndarray, *,
     spans = _windows(sentences, target_len_s, max_len_s=target_len_s * 1.5)
     if not spans:
         return []
-    feats = [features(sentences[i:j + 1], audio) for i, j in spans]
-    median_db = float(np.median([_loudness_db(audio, s.start_s, s.end_s) for s in sentences]))
+    levels = [_loudness_db(audio, s.start_s, s.end_s) for s in sentences]  # once each
+    feats = [features(sentences[i:j + 1], levels[i:j + 1]) for i, j in spans]
+    median_db = float(np.median(levels))
     scores = (normalize([f.words_per_s for f in feats]) + normalize([f.emphasis for f in feats])
               + normalize([f.loudness_db for f in feats])) / 3
     out = []

@@ -51,16 +51,10 @@ def clip_weights_are_real(repository: Path | None, version: str) -> bool | None:
     The export writes ``clip.json`` (with ``real_weights``) into every CLIP model folder of the
     version; only a local model repository can be read (a remote Triton's cannot).
     """
-    import json
+    from orchestrator.backends.clip_inputs import ClipMetadata
 
-    if repository is None:
-        return None
-    meta = repository / CLIP_IMAGE.name / version / CLIP_METADATA
-    encoder_meta = repository / "clip_image_encoder" / version / CLIP_METADATA
-    for path in (meta, encoder_meta):
-        if path.is_file():
-            return bool(json.loads(path.read_text()).get("real_weights"))
-    return None
+    meta = repository / CLIP_IMAGE.name / version / CLIP_METADATA if repository else None
+    return ClipMetadata.load(meta).real_weights if meta and meta.is_file() else None
 
 
 async def analyse_video(models: TritonModels, request: VisionInput, *,

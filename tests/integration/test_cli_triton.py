@@ -6,17 +6,15 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.support import SNAPCLIP
+
 pytestmark = pytest.mark.integration
-
-SNAPCLIP = str(Path(sys.executable).parent / "snapclip")
-
 
 def test_foreground_server_serves_until_interrupted(tmp_path: Path):
     errlog = tmp_path / "stderr.txt"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import ctranslate2
@@ -13,8 +12,7 @@ import pytest
 
 from orchestrator.models_fetch import PROFILES, RECORD, FetchError, fetch, fetch_version
 from orchestrator.paths import model_repository
-
-SNAPCLIP = str(Path(sys.executable).parent / "snapclip")
+from tests.support import SNAPCLIP
 
 
 @pytest.fixture
