@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -44,7 +44,7 @@ from orchestrator.output import staged_directory
 from orchestrator.reframe import ASPECTS, smooth_path
 from orchestrator.render import RenderJob, crop_keyframes, render_clip
 from orchestrator.select import SelectInput, SelectResult, fit_candidates, select
-from orchestrator.text_signal import TextSignalInput, TextSignalStage
+from orchestrator.text_signal import TextSignal, TextSignalInput, TextSignalStage
 from orchestrator.timeline import draw_timeline
 from orchestrator.transcript import Transcript
 from orchestrator.triton_client import TritonModels
@@ -56,6 +56,39 @@ class Reporter(Protocol):
     def stage(self, name: str, message: str) -> None: ...
 
     def progress(self, name: str, done: int, total: int) -> None: ...
+
+    def checkpoint(self, stage: str, data: dict[str, Any]) -> None:
+        """``stage`` finished; ``data`` (JSON-ready) is what a resumed run needs from it."""
+
+
+@dataclass(frozen=True)
+class Resume:
+    """What a resumed job already has from the stages it finished before (service restarts).
+
+    With a transcript, ASR is skipped; with the text signal too, the llm is not asked again.
+    Ingest, vision, select and render run again: they are cheap or leave nothing to keep.
+    """
+
+    transcript: Transcript | None = None
+    asr_version: str = ""
+    text: TextSignal | None = None
+
+    @property
+    def stages(self) -> frozenset[str]:
+        """The stages this resume skips."""
+        return frozenset(name for name, kept in (("asr", self.transcript), ("moments", self.text))
+                         if kept is not None)
+
+    @classmethod
+    def from_checkpoints(cls, checkpoints: dict[str, dict[str, Any]]) -> Resume:
+        asr_data = checkpoints.get("asr", {})
+        moments_data = checkpoints.get("moments", {})
+        if "transcript" not in asr_data:
+            return cls()
+        return cls(transcript=Transcript.from_dict(asr_data["transcript"]),
+                   asr_version=str(asr_data.get("version", "")),
+                   text=TextSignal.from_dict(moments_data) if "candidates" in moments_data
+                   else None)
 
 
 @dataclass(frozen=True)
@@ -110,9 +143,13 @@ class _Clock:
         return {**self.timings, "total": round(time.perf_counter() - self._start, 3)}
 
 
-async def run(options: RunOptions, models: TritonModels, reporter: Reporter, source: Source
-              ) -> RunResult:
-    """Run the whole job on a probed ``source`` and write ``options.out``."""
+async def run(options: RunOptions, models: TritonModels, reporter: Reporter, source: Source,
+              resume: Resume | None = None) -> RunResult:
+    """Run the whole job on a probed ``source`` and write ``options.out``.
+
+    ``resume`` carries what an interrupted run of the same job had finished.
+    """
+    resume = resume or Resume()
     clock = _Clock()
     notes: list[str] = []
     reporter.stage("ingest", f"{source.title} ({source.duration_s:.0f} s)"
@@ -126,42 +163,57 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
     if not chunks:
         raise InputError(f"{source.uri}: no speech found in the audio")
 
-    asr_version = await models.resolve_version(WHISPER.name, options.asr_version)
+    if resume.transcript is not None:
+        asr_version = resume.asr_version
+    else:
+        asr_version = await models.resolve_version(WHISPER.name, options.asr_version)
     similarity, vision_version = await _vision_plan(options, models, source, notes, reporter)
-    moments = await TextSignalStage.start(TextSignalInput(
-        clips=options.clips, min_len_s=options.min_len_s, max_len_s=options.max_len_s,
-        llm_version=options.llm_version, llm_tokenizer=options.llm_tokenizer,
-        llm_context_tokens=options.llm_context_tokens,
-        model_repository=options.model_repository),
-        models, on_progress=lambda d, t: reporter.progress("moments", d, t))
+    moments = None
+    if resume.text is None:
+        moments = await TextSignalStage.start(TextSignalInput(
+            clips=options.clips, min_len_s=options.min_len_s, max_len_s=options.max_len_s,
+            llm_version=options.llm_version, llm_tokenizer=options.llm_tokenizer,
+            llm_context_tokens=options.llm_context_tokens,
+            model_repository=options.model_repository),
+            models, on_progress=lambda d, t: reporter.progress("moments", d, t))
     vision_task = asyncio.create_task(clock.timed("vision", vision.analyse_video(
         models, vision.VisionInput(source.path, source.has_video, similarity, vision_version),
         on_progress=lambda d, t: reporter.progress("vision", d, t))))
     try:
-        speech_s = sum(c.duration_s for c in chunks)
-        reporter.stage("asr", f"{len(chunks)} speech chunks ({speech_s:.0f} s) -> "
-                              f"{WHISPER.name} v{asr_version}"
-                       + (f"; transcript chunks go to {LLM.name} as they are ready"
-                          if moments.active else ""))
-        asr_input = asr.AsrInput(chunks=chunks, duration_s=source.duration_s,
-                                 language=options.language, model_version=asr_version)
-        transcript = await clock.timed("asr", asr.transcribe(
-            models, asr_input, on_result=moments.watch(asr_input),
-            on_progress=lambda done, total: reporter.progress("asr", done, total)))
+        if resume.transcript is not None:
+            transcript = resume.transcript
+            reporter.stage("asr", f"transcript kept from before the restart "
+                                  f"({WHISPER.name} v{asr_version})")
+        else:
+            transcript = await clock.timed("asr", _transcribe(
+                options, models, reporter, source, chunks, asr_version, moments))
+            reporter.checkpoint("asr", {"transcript": transcript.to_dict(),
+                                        "version": asr_version})
         spoken = sentences(transcript)
         if not spoken:
             raise InputError(f"{source.uri}: no words were recognised in the speech")
-        start = time.perf_counter()
-        text = await moments.finish(spoken, audio)
-        clock.timings["moments_after_asr"] = round(time.perf_counter() - start, 3)
-        clock.timings["moments"] = text.llm_s
+        if moments is None:
+            assert resume.text is not None
+            text = resume.text
+            reporter.stage("moments", f"{len(text.candidates)} candidates kept from before "
+                                      "the restart")
+        else:
+            reporter.stage("moments", f"{len(spoken)} sentences transcribed; "
+                           + (f"waiting for the {LLM.name}'s last moments" if moments.active
+                              else "scoring the transcript"))
+            start = time.perf_counter()
+            text = await moments.finish(spoken, audio)
+            clock.timings["moments_after_asr"] = round(time.perf_counter() - start, 3)
+            clock.timings["moments"] = text.llm_s
+            reporter.checkpoint("moments", text.to_dict())
         for note in text.notes:
             reporter.stage("moments", note)
         notes.extend(text.notes)
         signals = await vision_task
     finally:
         vision_task.cancel()
-        moments.cancel()
+        if moments is not None:
+            moments.cancel()
 
     start = time.perf_counter()
     fitted = fit_candidates(text.candidates, spoken, min_len_s=options.min_len_s,
@@ -203,6 +255,23 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
             timings_s=clock.total())
         _write_json(staging / "manifest.json", manifest.to_dict())
     return RunResult(out=options.out.resolve(), manifest=manifest, transcript=transcript)
+
+
+async def _transcribe(options: RunOptions, models: TritonModels, reporter: Reporter,
+                      source: Source, chunks: tuple, version: str,
+                      moments: TextSignalStage | None) -> Transcript:
+    """ASR of the speech chunks; finished prefixes go on to the llm while it runs."""
+    speech_s = sum(c.duration_s for c in chunks)
+    streaming = moments is not None and moments.active
+    reporter.stage("asr", f"{len(chunks)} speech chunks ({speech_s:.0f} s) -> "
+                          f"{WHISPER.name} v{version}"
+                   + (f"; transcript chunks go to {LLM.name} as they are ready"
+                      if streaming else ""))
+    request = asr.AsrInput(chunks=chunks, duration_s=source.duration_s,
+                           language=options.language, model_version=version)
+    return await asr.transcribe(
+        models, request, on_result=moments.watch(request) if moments is not None else None,
+        on_progress=lambda done, total: reporter.progress("asr", done, total))
 
 
 async def _vision_plan(options: RunOptions, models: TritonModels, source: Source,

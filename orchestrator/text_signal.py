@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,17 @@ class TextSignal:
     notes: tuple[str, ...]
     model: ModelRef | None
     llm_s: float  # wall seconds from the first llm request to the last answer (0: none)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, for a job's checkpoint (``from_dict`` reads it back)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TextSignal:
+        model = data.get("model")
+        return cls(candidates=tuple(Candidate(**c) for c in data["candidates"]),
+                   signal=str(data["signal"]), notes=tuple(data["notes"]),
+                   model=ModelRef(**model) if model else None, llm_s=float(data["llm_s"]))
 
 
 class TextSignalStage:

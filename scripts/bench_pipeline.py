@@ -42,6 +42,9 @@ class _Quiet:
     def progress(self, name: str, done: int, total: int) -> None:
         pass
 
+    def checkpoint(self, stage: str, data: dict[str, object]) -> None:
+        pass
+
 
 async def asr_alone(url: str, video: Path) -> float:
     start = time.perf_counter()

@@ -1,10 +1,12 @@
 """``JobStore``: what the service needs to remember about jobs across restarts.
 
-A job is submitted (``queued``), taken by a worker (``running``), reports progress events and
-checkpoints each finished stage, and ends ``succeeded``, ``failed`` or ``cancelled``. After a
-restart, ``recover`` finds the jobs that were running when the process died: the worker pool
-resumes them from their last checkpoint, or they end ``failed`` with the reason - a job is
-never silently lost. An optional client request id makes ``submit`` idempotent.
+A job is submitted (``queued``), claimed by a worker (``running``, leased to that service
+process, which renews the lease while it runs), reports progress events and checkpoints each
+finished stage, and ends ``succeeded``, ``failed`` or ``cancelled``. The queue lives here, so
+several service replicas can share one store. ``recover`` finds running jobs nobody runs any
+more (their process restarted, or died and its lease ran out): they resume from their last
+checkpoint, or end ``failed`` with the reason - a job is never silently lost. An optional
+client request id makes ``submit`` idempotent.
 """
 
 from __future__ import annotations
@@ -14,11 +16,11 @@ import json
 import os
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import create_engine, event, select, update
+from sqlalchemy import create_engine, event, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
@@ -53,6 +55,7 @@ class Job:
     out_dir: str | None
     created_at: datetime
     updated_at: datetime
+    attempts: int = 0  # times a worker started it
 
 
 @dataclass(frozen=True)
@@ -84,7 +87,7 @@ def _job(row: JobRow) -> Job:
                options=json.loads(row.options), state=JobState(row.state), stage=row.stage,
                progress=row.progress, message=row.message, error=row.error,
                out_dir=row.out_dir, created_at=_aware(row.created_at),
-               updated_at=_aware(row.updated_at))
+               updated_at=_aware(row.updated_at), attempts=row.attempts or 0)
 
 
 class UnknownJobError(KeyError):
@@ -99,8 +102,8 @@ class JobStore:
             event.listen(self._engine, "connect", _sqlite_pragmas)
         self._session = sessionmaker(self._engine, expire_on_commit=False)
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (idempotent)."""
+    def migrate(self, revision: str = "head") -> None:
+        """Bring the schema to ``revision``, the newest by default (idempotent)."""
         from alembic import command
         from alembic.config import Config
 
@@ -109,7 +112,7 @@ class JobStore:
         config.set_main_option("script_location", str(location))
         with self._engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
 
     def close(self) -> None:
         self._engine.dispose()
@@ -166,6 +169,13 @@ class JobStore:
             rows = session.scalars(query.limit(page_size + 1)).all()
         jobs = [_job(r) for r in rows[:page_size]]
         return jobs, (jobs[-1].id if len(rows) > page_size else "")
+
+    def count_by_state(self) -> dict[JobState, int]:
+        """How many jobs are in each state (every state present, zeros included)."""
+        query = select(JobRow.state, func.count()).group_by(JobRow.state)
+        with self._session() as session:
+            counts = {JobState(state): n for state, n in session.execute(query)}
+        return {state: counts.get(state, 0) for state in JobState}
 
     def set_state(self, job_id: str, state: JobState, *, message: str = "",
                   error: str | None = None, out_dir: str | None = None,
@@ -228,27 +238,78 @@ class JobStore:
         with self._session() as session:
             return {r.stage: json.loads(r.data) for r in session.scalars(query)}
 
-    def recover(self, *, resumable: frozenset[str], reason: str) -> tuple[list[Job], list[Job]]:
-        """After a restart: jobs left ``running`` -> (requeued, failed).
+    # --- leases: several service processes share one store ---------------------------------
+    def claim(self, owner: str) -> Job | None:
+        """Take the oldest queued job: it becomes ``running``, leased to ``owner``.
 
-        A job whose last finished stage is in ``resumable`` (or that finished none) goes back
-        to ``queued`` to resume from that stage; any other ends ``failed`` with ``reason``.
+        The update only matches a job still queued, so two workers (or two replicas) never
+        take the same job.
         """
-        requeued, failed = [], []
+        query = (select(JobRow.id).where(JobRow.state == JobState.QUEUED.value)
+                 .order_by(JobRow.created_at, JobRow.id).limit(8))
         with self._session() as session:
-            running = session.scalars(select(JobRow.id).where(
-                JobRow.state == JobState.RUNNING.value)).all()
-        for job_id in running:
+            candidates = session.scalars(query).all()
+        for job_id in candidates:
+            now = _now()
+            with self._session.begin() as session:
+                taken = session.execute(
+                    update(JobRow)
+                    .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
+                    .values(state=JobState.RUNNING.value, owner=owner, heartbeat_at=now,
+                            attempts=JobRow.attempts + 1, message="started", updated_at=now))
+            if taken.rowcount == 1:
+                return self.get(job_id)
+        return None
+
+    def heartbeat(self, owner: str, job_ids: list[str]) -> dict[str, JobState]:
+        """Renew ``owner``'s leases on ``job_ids``; returns their states (so a job cancelled
+        through another replica is seen by the one running it)."""
+        if not job_ids:
+            return {}
+        with self._session.begin() as session:
+            session.execute(update(JobRow).where(
+                JobRow.id.in_(job_ids), JobRow.owner == owner,
+                JobRow.state == JobState.RUNNING.value).values(heartbeat_at=_now()))
+            rows = session.execute(select(JobRow.id, JobRow.state).where(
+                JobRow.id.in_(job_ids))).all()
+        return {job_id: JobState(state) for job_id, state in rows}
+
+    def recover(self, *, lease_s: float, max_attempts: int, owner: str | None = None
+                ) -> tuple[list[Job], list[Job]]:
+        """Running jobs that nobody runs any more -> (requeued, failed).
+
+        Those are jobs whose lease was not renewed for ``lease_s`` (their process died) and,
+        given ``owner`` (a service that just started), the jobs it held before it restarted.
+        Each goes back to the queue, to resume from its last finished stage (its checkpoints),
+        unless it has already been started ``max_attempts`` times: then it ends failed with
+        the reason, so a job that brings its process down cannot loop forever. Either way it
+        is never silently lost.
+        """
+        stale = _now() - timedelta(seconds=lease_s)
+        query = select(JobRow.id).where(
+            JobRow.state == JobState.RUNNING.value,
+            or_(JobRow.owner.is_(None), JobRow.heartbeat_at.is_(None),
+                JobRow.heartbeat_at < stale,
+                *([JobRow.owner == owner] if owner is not None else [])))
+        with self._session() as session:
+            orphans = session.scalars(query).all()
+        requeued, failed = [], []
+        for job_id in orphans:
             job = self.get(job_id)
-            if job.stage is None or job.stage in resumable:
-                after = f"resumed after {job.stage}" if job.stage else "restarted"
-                requeued.append(self.set_state(job_id, JobState.QUEUED,
-                                               message=f"service restarted; {after}",
-                                               expect=frozenset({JobState.RUNNING})))
+            if job.attempts >= max_attempts:
+                reason = (f"interrupted {job.attempts} times (the service stopped while it "
+                          "ran); not started again")
+                after = self.set_state(job_id, JobState.FAILED, error=reason, message=reason,
+                                       expect=frozenset({JobState.RUNNING}))
+                target = failed
             else:
-                failed.append(self.set_state(job_id, JobState.FAILED, error=reason,
-                                             message=reason,
-                                             expect=frozenset({JobState.RUNNING})))
+                resume = f"resumes after {job.stage}" if job.stage else "starts again"
+                after = self.set_state(job_id, JobState.QUEUED,
+                                       message=f"interrupted by a service restart; {resume}",
+                                       expect=frozenset({JobState.RUNNING}))
+                target = requeued
+            if after.state is not JobState.RUNNING:
+                target.append(after)
         return requeued, failed
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,21 +115,84 @@ def test_expected_state_guards_transitions(store: JobStore):
     assert after.state is JobState.CANCELLED
 
 
-def test_recover_requeues_resumable_and_fails_the_rest(store: JobStore):
-    fresh, _ = store.submit("a.mp4", {})
-    resumable, _ = store.submit("b.mp4", {})
-    stuck, _ = store.submit("c.mp4", {})
-    finished, _ = store.submit("d.mp4", {})
-    for job in (fresh, resumable, stuck):
-        store.set_state(job.id, JobState.RUNNING)
-    store.checkpoint(resumable.id, "asr", {})
-    store.checkpoint(stuck.id, "render", {})
+def test_claims_take_the_oldest_queued_job_once(store: JobStore):
+    first, _ = store.submit("a.mp4", {})
+    second, _ = store.submit("b.mp4", {})
+    cancelled, _ = store.submit("c.mp4", {})
+    store.set_state(cancelled.id, JobState.CANCELLED)
+    taken: list[str] = []
+
+    def claim(owner: str) -> None:
+        job = store.claim(owner)
+        if job is not None:
+            taken.append(job.id)
+
+    workers = [threading.Thread(target=claim, args=(f"w{i}",)) for i in range(6)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert sorted(taken) == sorted([first.id, second.id])  # each once, never the cancelled
+    job = store.get(first.id)
+    assert job.state is JobState.RUNNING and job.attempts == 1
+    assert store.claim("w9") is None
+
+
+def test_recover_takes_back_orphans_and_fails_repeated_ones(store: JobStore):
+    mine, _ = store.submit("a.mp4", {})
+    elsewhere, _ = store.submit("b.mp4", {})
+    dead, _ = store.submit("c.mp4", {})
+    looping, _ = store.submit("d.mp4", {})
+    finished, _ = store.submit("e.mp4", {})
+    for job, owner in ((mine, "me"), (elsewhere, "alive"), (dead, "gone"), (looping, "me")):
+        assert store.claim(owner).id == job.id
+    for _ in range(2):  # looping was started three times in all
+        store.set_state(looping.id, JobState.QUEUED)
+        store.claim("me")
+    store.checkpoint(mine.id, "asr", {"transcript": {}})
     store.set_state(finished.id, JobState.SUCCEEDED)
-    requeued, failed = store.recover(resumable=frozenset({"ingest", "asr"}),
-                                     reason="interrupted while rendering; run it again")
-    assert {j.id for j in requeued} == {fresh.id, resumable.id}
+    time.sleep(1.2)
+    assert store.heartbeat("alive", [elsewhere.id]) == {elsewhere.id: JobState.RUNNING}
+    assert store.recover(lease_s=60, max_attempts=3) == ([], [])  # every lease is fresh
+    requeued, failed = store.recover(owner="me", lease_s=1.0, max_attempts=3)
+    assert {j.id for j in requeued} == {mine.id, dead.id}
     assert all(j.state is JobState.QUEUED for j in requeued)
+    assert "resumes after asr" in store.get(mine.id).message
     (lost,) = failed
-    assert lost.id == stuck.id and lost.state is JobState.FAILED
-    assert lost.error == "interrupted while rendering; run it again"
+    assert lost.id == looping.id and lost.state is JobState.FAILED
+    assert "interrupted 3 times" in (lost.error or "")
+    assert store.get(elsewhere.id).state is JobState.RUNNING  # its lease is fresh
     assert store.get(finished.id).state is JobState.SUCCEEDED
+    assert store.claim("me").id == mine.id and store.get(mine.id).attempts == 2
+
+
+def test_counts_by_state(store: JobStore):
+    job, _ = store.submit("a.mp4", {})
+    store.submit("b.mp4", {})
+    store.set_state(job.id, JobState.FAILED)
+    counts = store.count_by_state()
+    assert counts[JobState.QUEUED] == 1 and counts[JobState.FAILED] == 1
+    assert counts[JobState.SUCCEEDED] == 0 and set(counts) == set(JobState)
+
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_keep_existing_jobs(backend: str, request: pytest.FixtureRequest,
+                                       tmp_path: Path):
+    with contextlib.ExitStack() as stack:
+        url = (f"sqlite:///{tmp_path / 'old.db'}" if backend == "sqlite" else
+               stack.enter_context(_database(request.getfixturevalue("postgres_url"))))
+        old = JobStore(url)
+        stack.callback(old.close)
+        old.migrate("0001")  # a store made before job leases existed
+        engine = sa.create_engine(url)
+        stack.callback(engine.dispose)
+        with engine.begin() as connection:
+            connection.execute(sa.text(
+                "INSERT INTO jobs (id, source, options, state, progress, message, created_at, "
+                "updated_at) VALUES ('old1', 'a.mp4', '{}', 'queued', 0, 'queued', "
+                "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        old.migrate()
+        job = old.get("old1")
+        assert job.state is JobState.QUEUED and job.attempts == 0
+        assert old.claim("me").id == "old1"
