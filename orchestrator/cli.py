@@ -56,6 +56,9 @@ class _ConsoleReporter:
             self._tasks[name] = self._progress.add_task(name, total=total)
         self._progress.update(self._tasks[name], completed=done, total=total)
 
+    def checkpoint(self, stage: str, data: dict[str, object]) -> None:
+        """A CLI run does not resume: nothing to keep."""
+
     def transfer(self, name: str, done: int, total: int | None) -> None:
         """Byte progress, shown in MB (the total may be unknown)."""
         mb = 1024 * 1024
@@ -220,6 +223,10 @@ def run(
 @app.command()
 def serve(
     grpc_port: Annotated[int, typer.Option(help="gRPC port (0 = any free port).")] = 50051,
+    http_port: Annotated[int, typer.Option(
+        help="HTTP port of the REST API and web page (0 = any free port, -1 = off).")] = 8080,
+    metrics_port: Annotated[int, typer.Option(
+        help="Prometheus /metrics port (0 = any free port, -1 = off).")] = 9464,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     triton: Annotated[str | None, typer.Option(
         help="Triton gRPC HOST:PORT. Default: start a local CPU server.")] = None,
@@ -231,21 +238,31 @@ def serve(
     allow_private_urls: Annotated[bool, typer.Option(
         help="Allow job URLs that resolve to loopback, private or link-local addresses.")
                                   ] = False,
+    max_upload_mb: Annotated[int, typer.Option(help="Largest upload accepted over HTTP.")
+                             ] = 2048,
     model_repository: Annotated[Path | None, typer.Option(
         help="Model repository (served locally, and read for model metadata).")] = None,
     token_env: Annotated[str, typer.Option(
         help="Environment variable holding the API token; when set, API calls need "
              "'authorization: Bearer <token>'.")] = "SNAPCLIP_API_TOKEN",
+    log_format: Annotated[str, typer.Option(help="Log lines on stderr: json or text.")
+                          ] = "json",
 ) -> None:
-    """Run the highlight pipeline as a service: gRPC snapclip.v1.Highlights, health, reflection."""
+    """Run the highlight pipeline as a service: gRPC, REST + web page, Prometheus metrics."""
     from orchestrator.download import UrlPolicy
     from orchestrator.paths import state_dir
-    from orchestrator.service.grpc_api import serve as serve_grpc
-    from orchestrator.service.runner import JobRunner, RunnerConfig
+    from orchestrator.service import logs
+    from orchestrator.service.runner import RunnerConfig
+    from orchestrator.service.server import Endpoints, ServiceConfig, run_service, uploads_dir
     from orchestrator.store import JobStore
 
     if concurrency < 1:
         raise InputError("--concurrency must be at least 1")
+    if max_upload_mb < 1:
+        raise InputError("--max-upload-mb must be at least 1")
+    if log_format not in {"json", "text"}:
+        raise InputError("--log-format must be json or text")
+    logs.configure(log_format)
     # The token comes from the environment (a Kubernetes Secret), never the command line,
     # where any user of the machine could read it.
     token = os.environ.get(token_env) or None
@@ -253,29 +270,30 @@ def serve(
     store = JobStore(database_url)
     store.migrate()
     folder = (jobs_dir or state_dir() / "jobs").resolve()
-    folder.mkdir(parents=True, exist_ok=True)
+    uploads = uploads_dir(folder)
+    uploads.mkdir(parents=True, exist_ok=True)
+
+    def ready(at: Endpoints) -> None:
+        err.print(f"snapclip serve: gRPC {at.grpc}"
+                  + (f", HTTP {at.http}" if at.http else "")
+                  + (f", metrics {at.metrics}" if at.metrics else "")
+                  + f" (pid {os.getpid()}), Triton {endpoint}, jobs {folder}, {concurrency} at "
+                  f"a time, {'token required' if token else 'no token'}. Ctrl-C stops it.")
 
     async def main(endpoint: str) -> None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runner = JobRunner(store, RunnerConfig(
-            triton_url=endpoint, jobs_dir=folder, concurrency=concurrency,
-            model_repository=repository, url_policy=UrlPolicy(allow_private=allow_private_urls)))
-        await runner.start()
-        server, port, watcher = await serve_grpc(store, runner, endpoint, host=host,
-                                                 port=grpc_port, token=token)
-        err.print(f"snapclip serve: gRPC {host}:{port} (pid {os.getpid()}), Triton {endpoint}, "
-                  f"jobs {folder}, {concurrency} at a time, "
-                  f"{'token required' if token else 'no token'}. Ctrl-C stops it.")
-        try:
-            await stop.wait()
-        finally:
-            watcher.cancel()
-            await server.stop(grace=5)
-            await runner.stop()
-            err.print("snapclip serve: stopped")
+        config = ServiceConfig(
+            runner=RunnerConfig(triton_url=endpoint, jobs_dir=folder, concurrency=concurrency,
+                                model_repository=repository, uploads_dir=uploads,
+                                url_policy=UrlPolicy(allow_private=allow_private_urls)),
+            host=host, grpc_port=grpc_port, http_port=None if http_port < 0 else http_port,
+            metrics_port=None if metrics_port < 0 else metrics_port, token=token,
+            max_upload_bytes=max_upload_mb * 1024 * 1024)
+        await run_service(config, store, stop, ready)
+        err.print("snapclip serve: stopped")
 
     try:
         with _triton_endpoint(triton, SERVED_MODELS, repository) as endpoint:

@@ -8,7 +8,8 @@ model returns for a request become ``ModelRequestError``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import TracebackType
 
 import numpy as np
@@ -29,13 +30,28 @@ def _is_transport_failure(exc: InferenceServerException) -> bool:
     return str(exc.status()) in _UNAVAILABLE
 
 
-class TritonModels:
-    """Async client for one Triton server at ``url`` (``host:port`` of its gRPC endpoint)."""
+# Told of every finished request: (model, seconds, None or the error kind).
+RequestObserver = Callable[[str, float, str | None], None]
 
-    def __init__(self, url: str, *, timeout_s: float = 600.0) -> None:
+
+class TritonModels:
+    """Async client for one Triton server at ``url`` (``host:port`` of its gRPC endpoint).
+
+    ``observer``, when given, is told of every finished ``infer``/``generate`` request: the
+    model, its seconds, and ``None``, ``"unavailable"`` (transport) or ``"request"`` (the model
+    refused it) - the service's metrics.
+    """
+
+    def __init__(self, url: str, *, timeout_s: float = 600.0,
+                 observer: RequestObserver | None = None) -> None:
         self.url = url
         self.timeout_s = timeout_s
         self._client = grpcclient.InferenceServerClient(url=url)
+        self._observer = observer
+
+    def _observe(self, model: str, start: float, error: str | None) -> None:
+        if self._observer is not None:
+            self._observer(model, time.perf_counter() - start, error)
 
     async def close(self) -> None:
         await self._client.close()
@@ -88,15 +104,19 @@ class TritonModels:
             tensor.set_data_from_numpy(array)
             tensors.append(tensor)
         outputs = [grpcclient.InferRequestedOutput(o.name) for o in contract.outputs]
+        start = time.perf_counter()
         try:
             result = await self._client.infer(contract.name, tensors, model_version=version,
                                               outputs=outputs, client_timeout=self.timeout_s)
         except InferenceServerException as exc:
-            if _is_transport_failure(exc):
+            transport = _is_transport_failure(exc)
+            self._observe(contract.name, start, "unavailable" if transport else "request")
+            if transport:
                 raise ModelServerError(
                     f"Triton at {self.url} failed during a {contract.name} request "
                     f"({exc.message()})") from exc
             raise ModelRequestError(f"{contract.name}: {exc.message()}") from exc
+        self._observe(contract.name, start, None)
         return {o.name: result.as_numpy(o.name) for o in contract.outputs}
 
     async def generate(self, prompt: str, sampling: Mapping[str, object], *,
@@ -124,17 +144,22 @@ class TritonModels:
                    "outputs": [grpcclient.InferRequestedOutput("text_output")]}
 
         responses = self._client.stream_infer(request(), stream_timeout=self.timeout_s)
+        start, failure = time.perf_counter(), None
         try:
             async for result, error in responses:
                 if error is not None:
                     if _is_transport_failure(error):
+                        failure = "unavailable"
                         raise ModelServerError(f"Triton at {self.url} failed during an {model} "
                                                f"request ({error.message()})")
+                    failure = "request"
                     raise ModelRequestError(f"{model}: {error.message()}")
                 for piece in result.as_numpy("text_output").reshape(-1):
                     yield piece.decode("utf-8") if isinstance(piece, bytes) else str(piece)
         except InferenceServerException as exc:
+            failure = "unavailable"
             raise ModelServerError(f"Triton at {self.url} is unreachable ({exc.message()})"
                                    ) from exc
         finally:
             responses.cancel()
+            self._observe(model, start, failure)

@@ -19,6 +19,9 @@ command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 # PostgreSQL's server binaries: the job store's tests run a throwaway server (tests/postgres.py).
 command -v initdb >/dev/null 2>&1 || compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null ||
   missing+=(postgresql)
+# Chromium: the web page's test drives it headless with Playwright (no browser download).
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 ||
+  missing+=(chromium)
 if ((${#missing[@]})); then
   if [ "$(id -u)" -eq 0 ]; then sudo=()
   elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then sudo=(sudo -n)

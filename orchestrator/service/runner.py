@@ -1,10 +1,14 @@
 """The job runner: a bounded pool of workers that run queued jobs through the pipeline.
 
-Jobs live in the ``JobStore``, so the queue survives the process: at start the runner recovers
-jobs that were running when the service stopped (a job that had not finished a stage yet runs
-again; one that had is marked failed with the reason, never silently dropped) and queues every
-job still waiting. Each job reports its stages and progress as events in the store, which is
-what ``Watch`` streams. Cancelling a running job cancels its task: its Triton requests are
+The queue is the ``JobStore``: a worker claims the oldest queued job (atomically, so several
+service replicas can share one PostgreSQL store) and holds a lease on it that a heartbeat
+renews. At start, and on every heartbeat, the runner recovers running jobs that nobody runs
+any more - its own from before a restart, and those of a replica whose lease ran out - and
+queues them again: each resumes from its last finished stage (the transcript and the llm's
+moments are kept in the store as stage checkpoints), or ends failed with the reason after too
+many attempts; never silently lost. Each job reports its stages and progress as events in the
+store, which is what ``Watch`` streams. Cancelling a running job cancels its task (also when
+the cancel came through another replica: the heartbeat sees it): its Triton requests are
 cancelled with their client, and the staged output folder is removed.
 """
 
@@ -13,16 +17,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import shutil
-from collections.abc import Callable
+import socket
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from orchestrator.download import UrlPolicy
 from orchestrator.errors import SnapclipError
 from orchestrator.ingest import open_source
-from orchestrator.pipeline import RunOptions, run
+from orchestrator.pipeline import Resume, RunOptions, run
+from orchestrator.service.logs import job_id_var
+from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.store import Job, JobState, JobStore
 from orchestrator.triton_client import TritonModels
 
@@ -41,6 +51,15 @@ def overall_progress(stage: str, fraction: float) -> float:
     return round(before + STAGE_WEIGHTS[stage] * min(max(fraction, 0.0), 1.0), 4)
 
 
+def default_worker_id() -> str:
+    """This service's name in job leases: the host (a pod's name in Kubernetes).
+
+    Stable across restarts of the same pod or machine, so a restarted service takes its own
+    interrupted jobs back at once instead of waiting for their leases to run out.
+    """
+    return os.environ.get("SNAPCLIP_WORKER_ID") or socket.gethostname()
+
+
 @dataclass(frozen=True)
 class RunnerConfig:
     triton_url: str
@@ -48,22 +67,35 @@ class RunnerConfig:
     concurrency: int = 2
     model_repository: Path | None = None
     url_policy: UrlPolicy = field(default_factory=UrlPolicy)
+    # Uploaded sources live here; a job's upload is removed when the job ends.
+    uploads_dir: Path | None = None
+    worker_id: str = field(default_factory=default_worker_id)
+    heartbeat_s: float = 10.0
+    lease_s: float = 60.0  # a running job not heard of for this long is taken over
+    max_attempts: int = 3  # starts of one job before an interruption fails it
+    poll_s: float = 2.0  # idle workers look for jobs queued through other replicas
 
 
 class _StoreReporter:
-    """Pipeline reporter that turns stages and progress into job events (throttled)."""
+    """Pipeline reporter: stages and progress become job events (throttled), finished stages
+    checkpoints, and stage durations metrics."""
 
-    def __init__(self, store: JobStore, job_id: str) -> None:
+    def __init__(self, store: JobStore, job: Job, metrics: ServiceMetrics | None,
+                 resumed: frozenset[str]) -> None:
         self._store = store
-        self._job_id = job_id
+        self._job_id = job.id
+        self._metrics = metrics
+        self._resumed = resumed  # stages taken from an earlier attempt's checkpoints
+        self._saved: set[str] = set()  # stages checkpointed with their data in this attempt
         self._stage = ""
-        self._last = -1.0
+        self._since = time.perf_counter()
+        self._last = job.progress if job.attempts > 1 else -1.0  # never going back
 
     def stage(self, name: str, message: str) -> None:
         if name in STAGE_WEIGHTS and name != self._stage:
-            if self._stage in STAGE_WEIGHTS:  # the stage before has finished
-                self._store.checkpoint(self._job_id, self._stage, {})
+            self._finish_stage()
             self._stage = name
+            log.info("stage %s: %s", name, message, extra={"stage": name})
         progress = max(self._last, overall_progress(self._stage or name, 0.0))
         self._emit(name, progress, message)
 
@@ -72,9 +104,25 @@ class _StoreReporter:
         if progress >= 0 and progress - self._last >= 0.01:
             self._emit(name, progress, f"{name} {done}/{total}")
 
+    def checkpoint(self, stage: str, data: dict[str, Any]) -> None:
+        self._store.checkpoint(self._job_id, stage, data)
+        self._saved.add(stage)
+
     def finish(self) -> None:
-        if self._stage in STAGE_WEIGHTS:
-            self._store.checkpoint(self._job_id, self._stage, {})
+        self._finish_stage()
+        self._stage = ""
+
+    def _finish_stage(self) -> None:
+        stage, seconds = self._stage, time.perf_counter() - self._since
+        self._since = time.perf_counter()
+        if stage not in STAGE_WEIGHTS or stage in self._resumed:
+            return  # nothing ran (a resumed stage keeps its checkpoint and data)
+        if stage not in self._saved:
+            self._store.checkpoint(self._job_id, stage, {})
+        if self._metrics is not None:
+            self._metrics.stage_seconds.labels(stage).observe(seconds)
+        log.info("stage %s finished in %.1f s", stage, seconds,
+                 extra={"stage": stage, "seconds": round(seconds, 3)})
 
     def _emit(self, stage: str, progress: float, message: str) -> None:
         self._last = max(self._last, progress)
@@ -95,42 +143,28 @@ def run_options(options: dict[str, Any], out: Path, model_repository: Path | Non
 
 
 class JobRunner:
-    def __init__(self, store: JobStore, config: RunnerConfig) -> None:
+    def __init__(self, store: JobStore, config: RunnerConfig,
+                 metrics: ServiceMetrics | None = None) -> None:
         self._store = store
         self._config = config
-        self._queue: asyncio.Queue[str] = asyncio.Queue()
+        self._metrics = metrics
+        self._wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
-        self._workers: list[asyncio.Task[None]] = []
-        self.on_change: Callable[[str], None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        requeued, failed = await asyncio.to_thread(
-            self._store.recover, resumable=frozenset(),
-            reason="the service stopped while this job was running; submit it again")
-        for job in failed:
-            log.warning("job %s interrupted after %s: marked failed", job.id, job.stage)
-        for job in requeued:
-            log.info("job %s interrupted before any stage finished: queued again", job.id)
-        queued, token = [], ""
-        while True:
-            page, token = await asyncio.to_thread(
-                self._store.list, page_size=100, page_token=token,
-                states=frozenset({JobState.QUEUED}))
-            queued.extend(page)
-            if not token:
-                break
-        for job in sorted(queued, key=lambda j: j.created_at):
-            self._queue.put_nowait(job.id)
-        self._workers = [asyncio.create_task(self._work(n))
-                         for n in range(self._config.concurrency)]
+        await self._recover(restarted=True)
+        self._tasks = [asyncio.create_task(self._work()) for _ in range(self._config.concurrency)]
+        self._tasks.append(asyncio.create_task(self._heartbeat()))
 
     async def stop(self) -> None:
-        for task in [*self._workers, *self._running.values()]:
+        for task in [*self._tasks, *self._running.values()]:
             task.cancel()
-        await asyncio.gather(*self._workers, *self._running.values(), return_exceptions=True)
+        await asyncio.gather(*self._tasks, *self._running.values(), return_exceptions=True)
 
     def enqueue(self, job_id: str) -> None:
-        self._queue.put_nowait(job_id)
+        """A job was queued: wake the idle workers (the job itself is in the store)."""
+        self._wake.set()
 
     async def cancel(self, job_id: str) -> Job:
         await asyncio.to_thread(
@@ -141,38 +175,82 @@ class JobRunner:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        return await asyncio.to_thread(self._store.get, job_id)
+        job = await asyncio.to_thread(self._store.get, job_id)
+        self._release_upload(job)
+        return job
 
-    async def _work(self, worker: int) -> None:
+    async def _recover(self, *, restarted: bool = False) -> None:
+        """Queue again the running jobs nobody runs: those whose lease ran out and, just after
+        a restart, this service's own from before."""
+        requeued, failed = await asyncio.to_thread(
+            self._store.recover, lease_s=self._config.lease_s,
+            max_attempts=self._config.max_attempts,
+            owner=self._config.worker_id if restarted else None)
+        for job in failed:
+            log.warning("job %s: %s", job.id, job.error, extra={"job": job.id})
+            self._release_upload(job)
+        for job in requeued:
+            log.info("job %s: %s", job.id, job.message, extra={"job": job.id})
+            await asyncio.to_thread(self._store.add_event, job.id, "restart", job.progress,
+                                    job.message)
+        if requeued:
+            self._wake.set()
+
+    async def _heartbeat(self) -> None:
         while True:
-            job_id = await self._queue.get()
-            claimed = await asyncio.to_thread(
-                self._store.set_state, job_id, JobState.RUNNING, message="started",
-                expect=frozenset({JobState.QUEUED}))
-            if claimed.state is not JobState.RUNNING:
-                continue  # cancelled while it waited
-            task = asyncio.create_task(self._run(claimed))
-            self._running[job_id] = task
+            await asyncio.sleep(self._config.heartbeat_s)
+            try:
+                states = await asyncio.to_thread(self._store.heartbeat, self._config.worker_id,
+                                                 list(self._running))
+                for job_id, state in states.items():
+                    task = self._running.get(job_id)
+                    if state is JobState.CANCELLED and task is not None:
+                        log.info("job %s cancelled through another replica", job_id)
+                        task.cancel()
+                await self._recover()  # replicas that died
+            except SQLAlchemyError:  # the store blinked: try again at the next beat
+                log.exception("heartbeat failed")
+
+    async def _work(self) -> None:
+        while True:
+            job = await asyncio.to_thread(self._store.claim, self._config.worker_id)
+            if job is None:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self._config.poll_s)
+                continue
+            task = asyncio.create_task(self._run(job))
+            self._running[job.id] = task
             try:
                 await task
             except asyncio.CancelledError:
                 if not task.cancelled():  # the worker itself is being stopped
                     raise
             finally:
-                self._running.pop(job_id, None)
+                self._running.pop(job.id, None)
 
     async def _run(self, job: Job) -> None:
+        job_id_var.set(job.id)  # every log line of this task names the job
         out = self._config.jobs_dir / job.id
-        reporter = _StoreReporter(self._store, job.id)
-        log.info("job %s: %s", job.id, job.source)
+        for stale in self._config.jobs_dir.glob(f".{job.id}.partial-*"):
+            shutil.rmtree(stale, ignore_errors=True)  # left by a process that died
+        checkpoints = await asyncio.to_thread(self._store.checkpoints, job.id)
+        resume = Resume.from_checkpoints(checkpoints)
+        kept = resume.stages
+        reporter = _StoreReporter(self._store, job, self._metrics, kept)
+        observer = self._metrics.observe_request if self._metrics else None
+        start, state = time.perf_counter(), JobState.CANCELLED
+        log.info("job started (attempt %d): %s", job.attempts, job.source,
+                 extra={"resumes_after": sorted(kept)})
         try:
             options = run_options(job.options, out, self._config.model_repository)
             with contextlib.ExitStack() as stack:
                 source = await asyncio.to_thread(stack.enter_context, open_source(
                     job.source, min_duration_s=options.min_len_s, policy=self._config.url_policy))
-                async with TritonModels(self._config.triton_url) as models:
-                    await run(options, models, reporter, source)
+                async with TritonModels(self._config.triton_url, observer=observer) as models:
+                    await run(options, models, reporter, source, resume)
             reporter.finish()
+            state = JobState.SUCCEEDED
             await asyncio.to_thread(self._store.set_state, job.id, JobState.SUCCEEDED,
                                     message="done", out_dir=str(out),
                                     expect=frozenset({JobState.RUNNING}))
@@ -180,11 +258,31 @@ class JobRunner:
             shutil.rmtree(out, ignore_errors=True)
             raise
         except SnapclipError as exc:
+            state = JobState.FAILED
             await self._fail(job.id, str(exc).splitlines()[0] if str(exc) else repr(exc))
         except Exception as exc:
-            log.exception("job %s failed", job.id)
+            state = JobState.FAILED
+            log.exception("job failed unexpectedly")
             await self._fail(job.id, f"unexpected {type(exc).__name__}: {exc}")
+        finally:
+            seconds = time.perf_counter() - start
+            if self._metrics is not None:
+                self._metrics.job_seconds.labels(state.value).observe(seconds)
+            log.info("job %s in %.1f s", state.value, seconds,
+                     extra={"state": state.value, "seconds": round(seconds, 3)})
+            with contextlib.suppress(Exception):
+                self._release_upload(await asyncio.to_thread(self._store.get, job.id))
 
     async def _fail(self, job_id: str, reason: str) -> None:
+        log.warning("job failed: %s", reason)
         await asyncio.to_thread(self._store.set_state, job_id, JobState.FAILED, error=reason,
                                 message=reason, expect=frozenset({JobState.RUNNING}))
+
+    def _release_upload(self, job: Job) -> None:
+        """Remove the uploaded source of a finished job (uploads are kept until then)."""
+        uploads = self._config.uploads_dir
+        if uploads is None or not job.state.finished:
+            return
+        folder = Path(job.source).parent
+        if folder.parent == uploads and folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import signal
-import subprocess
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,58 +15,27 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from orchestrator.proto import load
-from orchestrator.synth import make_video, speak
 from orchestrator.triton_local import LocalTriton
-from tests.support import SENTENCES, SNAPCLIP
+from tests.service import Service, serving, short_talk, wait_for
 
 pytestmark = pytest.mark.integration
 pb, pb_grpc = load()
 
 
-@contextlib.contextmanager
-def serving(triton_url: str, folder: Path, *extra: str, env: dict[str, str] | None = None
-            ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Run ``snapclip serve`` on ``folder``'s store and jobs; yields (address, process)."""
-    errlog = folder / f"stderr-{time.monotonic_ns()}.txt"
-    with errlog.open("w") as err:
-        proc = subprocess.Popen(
-            [SNAPCLIP, "serve", "--grpc-port", "0", "--triton", triton_url, "--jobs-dir",
-             str(folder / "jobs"), "--database-url", f"sqlite:///{folder / 'jobs.db'}", *extra],
-            stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
-    try:
-        deadline = time.monotonic() + 60
-        while not (found := re.search(r"gRPC 127\.0\.0\.1:(\d+)", errlog.read_text())):
-            assert proc.poll() is None, errlog.read_text()
-            assert time.monotonic() < deadline, errlog.read_text()
-            time.sleep(0.2)
-        yield f"127.0.0.1:{found.group(1)}", proc
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-            assert proc.wait(timeout=60) == 0, errlog.read_text()
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture(scope="module")
-def service(grpc_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A running ``snapclip serve``: (its gRPC address, its jobs folder)."""
-    folder = tmp_path_factory.mktemp("service")
-    with serving(grpc_url, folder) as (address, _):
-        yield address, folder / "jobs"
+def service(grpc_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with serving(grpc_url, tmp_path_factory.mktemp("service")) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def talk(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("talk")
-    speech = speak(". ".join(SENTENCES[:4]) + ".", folder / "talk.wav")
-    return make_video(speech, folder / "talk.mp4", size="320x180", fps=10)
+    return short_talk(tmp_path_factory.mktemp("talk"))
 
 
 @pytest.fixture
-def stub(service: tuple[str, Path]) -> Iterator[object]:
-    with grpc.insecure_channel(service[0]) as channel:
+def stub(service: Service) -> Iterator[object]:
+    with grpc.insecure_channel(service.grpc) as channel:
         yield pb_grpc.HighlightsStub(channel)
 
 
@@ -78,7 +43,7 @@ def options() -> object:
     return pb.RunOptions(clips=1, min_len_s=5, max_len_s=12)
 
 
-def test_submit_watch_get_end_to_end(stub, talk: Path, service: tuple[str, Path]):
+def test_submit_watch_get_end_to_end(stub, talk: Path, service: Service):
     job = stub.Submit(pb.SubmitRequest(source=str(talk), options=options(), request_id="e2e"))
     assert job.state == pb.QUEUED and job.id
     events = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=600))
@@ -91,9 +56,9 @@ def test_submit_watch_get_end_to_end(stub, talk: Path, service: tuple[str, Path]
     progress = [e.progress for e in events[:-1]]
     assert progress == sorted(progress) and progress[-1] <= 1.0
     got = stub.Get(pb.GetRequest(job_id=job.id))
-    manifest = __import__("json").loads(got.manifest_json)
+    manifest = json.loads(got.manifest_json)
     assert manifest["schema"] == "snapclip.manifest/v1" and len(manifest["clips"]) == 1
-    assert (service[1] / job.id / manifest["clips"][0]["file"]).is_file()
+    assert (service.jobs / job.id / manifest["clips"][0]["file"]).is_file()
     again = stub.Submit(pb.SubmitRequest(source="other.mp4", request_id="e2e"))
     assert again.id == job.id  # the request id makes Submit idempotent
     listed = stub.List(pb.ListRequest(page_size=10))
@@ -116,18 +81,18 @@ def test_a_bad_source_fails_the_job_with_its_reason(stub, tmp_path: Path):
     assert final.result.state == pb.FAILED and "no such file" in final.result.error
 
 
-def test_cancel_a_job(stub, talk: Path, service: tuple[str, Path]):
+def test_cancel_a_job(stub, talk: Path, service: Service):
     job = stub.Submit(pb.SubmitRequest(source=str(talk), options=options()))
     cancelled = stub.Cancel(pb.CancelRequest(job_id=job.id))
     assert cancelled.state == pb.CANCELLED
     final = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=60))[-1]
     assert final.result.state == pb.CANCELLED
     time.sleep(1)
-    assert not (service[1] / job.id).exists()
+    assert not (service.jobs / job.id).exists()
 
 
-def test_reflection_and_health(service: tuple[str, Path]):
-    with grpc.insecure_channel(service[0]) as channel:
+def test_reflection_and_health(service: Service):
+    with grpc.insecure_channel(service.grpc) as channel:
         services = ProtoReflectionDescriptorDatabase(channel).get_services()
         assert "snapclip.v1.Highlights" in services and "grpc.health.v1.Health" in services
         health = health_pb2_grpc.HealthStub(channel)
@@ -141,18 +106,11 @@ def test_reflection_and_health(service: tuple[str, Path]):
             time.sleep(0.5)
 
 
-def wait_for(predicate: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.3)
-
-
 def test_health_follows_triton(tmp_path: Path):
     with LocalTriton(models=["whisper"]) as triton:
         assert triton.endpoints is not None
-        with serving(triton.endpoints.grpc, tmp_path) as (address, _), \
-                grpc.insecure_channel(address) as channel:
+        with serving(triton.endpoints.grpc, tmp_path) as svc, \
+                grpc.insecure_channel(svc.grpc) as channel:
             health = health_pb2_grpc.HealthStub(channel)
 
             def status() -> int:
@@ -165,8 +123,8 @@ def test_health_follows_triton(tmp_path: Path):
 
 
 def test_three_run_at_once_and_a_fourth_waits(grpc_url: str, talk: Path, tmp_path: Path):
-    with serving(grpc_url, tmp_path, "--concurrency", "3") as (address, _), \
-            grpc.insecure_channel(address) as channel:
+    with serving(grpc_url, tmp_path, "--concurrency", "3") as svc, \
+            grpc.insecure_channel(svc.grpc) as channel:
         stub = pb_grpc.HighlightsStub(channel)
         ids = [stub.Submit(pb.SubmitRequest(source=str(talk), options=options())).id
                for _ in range(4)]
@@ -181,27 +139,34 @@ def test_three_run_at_once_and_a_fourth_waits(grpc_url: str, talk: Path, tmp_pat
         assert [f.result.state for f in finals] == [pb.SUCCEEDED] * 4, errors
 
 
-def test_a_job_interrupted_by_a_restart_is_not_lost(grpc_url: str, talk: Path, tmp_path: Path):
-    with serving(grpc_url, tmp_path) as (address, proc), \
-            grpc.insecure_channel(address) as channel:
+def test_a_job_interrupted_by_a_restart_resumes_after_its_last_stage(
+        grpc_url: str, talk: Path, tmp_path: Path):
+    with serving(grpc_url, tmp_path) as svc, grpc.insecure_channel(svc.grpc) as channel:
         stub = pb_grpc.HighlightsStub(channel)
         job = stub.Submit(pb.SubmitRequest(source=str(talk), options=options()))
-        wait_for(lambda: stub.Get(pb.GetRequest(job_id=job.id)).stage != "", 120,
-                 "a stage finished")
-        proc.kill()  # no clean shutdown
-        proc.wait()
-    with serving(grpc_url, tmp_path) as (address, _), grpc.insecure_channel(address) as channel:
+        wait_for(lambda: stub.Get(pb.GetRequest(job_id=job.id)).stage in
+                 {"asr", "moments", "select"}, 180, "ASR finished")
+        svc.proc.kill()  # no clean shutdown
+        svc.proc.wait()
+    with serving(grpc_url, tmp_path) as svc, grpc.insecure_channel(svc.grpc) as channel:
         stub = pb_grpc.HighlightsStub(channel)
-        final = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=600))[-1].result
-        assert final.state in (pb.SUCCEEDED, pb.FAILED)
-        if final.state == pb.FAILED:
-            assert "service stopped" in final.error
+        events = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=600))
+        final = events[-1].result
+        assert final.state == pb.SUCCEEDED, final.error
+        restart = next(i for i, e in enumerate(events) if e.stage == "restart")
+        assert "resumes after" in events[restart].message
+        after = events[restart + 1:]
+        # The transcript came from the checkpoint: no ASR request was sent again.
+        assert not [e for e in after if e.stage == "asr" and "/" in e.message]
+        assert any(e.stage == "asr" and "kept" in e.message for e in after)
+        assert json.loads(final.manifest_json)["clips"]
+        assert not list(svc.jobs.glob(".*partial*"))  # the dead process's staging is gone
 
 
 def test_token_guards_the_api_but_not_health(grpc_url: str, tmp_path: Path):
     env = {"SNAPCLIP_API_TOKEN": "s3cret-token"}
-    with serving(grpc_url, tmp_path, env=env) as (address, _), \
-            grpc.insecure_channel(address) as channel:
+    with serving(grpc_url, tmp_path, env=env) as svc, \
+            grpc.insecure_channel(svc.grpc) as channel:
         stub = pb_grpc.HighlightsStub(channel)
         for metadata in ((), (("authorization", "Bearer wrong"),),
                          (("authorization", "s3cret-token"),)):

@@ -1,0 +1,255 @@
+"""The REST mirror of ``snapclip.v1.Highlights`` and the creators' web page (FastAPI).
+
+It runs in the same process as the gRPC server (one job runner, one store, one set of
+metrics) on its own port. Requests and responses are the proto3 JSON mapping of the gRPC
+messages (``rest_schema``); progress streams as Server-Sent Events; a job's files are served
+from its folder only. With a token configured, every ``/v1`` route needs
+``Authorization: Bearer <token>`` or the session cookie that ``POST /v1/session`` sets for the
+web page (browsers cannot add headers to ``<video>`` or ``EventSource`` requests).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+import shutil
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request, Response, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from google.protobuf import json_format
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from orchestrator.errors import InputError
+from orchestrator.service import rest_schema as rest
+from orchestrator.service.health import TritonHealth
+from orchestrator.service.jobs_api import JobsApi, pb
+from orchestrator.store.jobs import UnknownJobError
+
+log = logging.getLogger("snapclip.http")
+
+COOKIE = "snapclip_token"
+UPLOAD_PATH = "/v1/jobs/upload"
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class SessionRequest(BaseModel):
+    token: str
+
+
+def answers(model: type[BaseModel]) -> dict[str, Any]:
+    """Route arguments for a proto-message answer: unset optional fields are left out."""
+    return {"response_model": model, "response_model_exclude_none": True}
+
+
+def safe_filename(name: str | None) -> str:
+    """A file name that cannot leave its folder or surprise a shell; keeps the extension."""
+    base = _SAFE_NAME.sub("_", Path(name or "").name).strip("._")
+    return base[:120] or "upload"
+
+
+def job_file(out_dir: str | None, relative: str) -> Path:
+    """The file ``relative`` inside a job's output folder, refusing anything outside it."""
+    if not out_dir:
+        raise HTTPException(404, "this job has no files (it has not succeeded)")
+    root = Path(out_dir).resolve()
+    target = (root / relative).resolve()
+    if not target.is_relative_to(root) or target == root:
+        raise HTTPException(403, "that path is outside the job's folder")
+    if not target.is_file():
+        raise HTTPException(404, f"no file {relative!r} in this job")
+    return target
+
+
+class UploadLimit:
+    """Refuse upload bodies over ``limit`` bytes with 413, before or while they arrive."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != UPLOAD_PATH:
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length", b"")
+        if length.isdigit() and int(length) > self.limit:
+            response = JSONResponse({"detail": self._message()}, status_code=413)
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def counted() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                # FastAPI lets an HTTPException raised while reading the body through.
+                raise HTTPException(413, self._message())
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _message(self) -> str:
+        return f"upload larger than the limit of {self.limit // (1024 * 1024)} MB"
+
+
+def create_app(api: JobsApi, triton: TritonHealth, *, uploads_dir: Path,
+               token: str | None = None, max_upload_bytes: int = 2 << 30) -> FastAPI:
+    """The HTTP application: REST API under ``/v1``, health, OpenAPI at ``/docs``, web page."""
+    app = FastAPI(title="snapclip", version="1",
+                  summary="Find the best moments of a long video and cut them into clips.",
+                  description="REST mirror of the gRPC service `snapclip.v1.Highlights`: "
+                              "messages in the proto3 JSON mapping.")
+    app.add_middleware(UploadLimit, limit=max_upload_bytes)
+
+    def require_token(request: Request) -> None:
+        if token is None:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer":
+            given = request.cookies.get(COOKIE, "")
+        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+            raise HTTPException(401, "missing or wrong API token",
+                                headers={"WWW-Authenticate": "Bearer"})
+
+    guarded = [Depends(require_token)]
+
+    @app.middleware("http")
+    async def log_requests(request: Request,
+                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        log.info("%s %s %d", request.method, request.url.path, response.status_code,
+                 extra={"ms": round((time.perf_counter() - start) * 1000, 1)})
+        return response
+
+    @app.exception_handler(UnknownJobError)
+    async def unknown_job(_request: Request, exc: UnknownJobError) -> JSONResponse:
+        return JSONResponse({"detail": f"no job {exc.args[0]!r}"}, status_code=404)
+
+    @app.exception_handler(InputError)
+    async def bad_input(_request: Request, exc: InputError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.get("/healthz", tags=["health"], summary="The service process is up.")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["health"], summary="Triton is reachable, jobs can run.")
+    async def readyz() -> JSONResponse:
+        body = {"status": "ok" if triton.serving else "unavailable", "triton": triton.reason}
+        return JSONResponse(body, status_code=200 if triton.serving else 503)
+
+    @app.post("/v1/session", tags=["auth"], status_code=204,
+              summary="Check a token and keep it in an HttpOnly cookie (the web page).")
+    async def login(body: SessionRequest, request: Request) -> Response:
+        if token is not None and not hmac.compare_digest(body.token.encode(), token.encode()):
+            raise HTTPException(401, "wrong API token")
+        response = Response(status_code=204)
+        response.set_cookie(COOKIE, body.token, httponly=True, samesite="strict",
+                            secure=request.url.scheme == "https")
+        return response
+
+    @app.get("/v1/session", tags=["auth"], dependencies=guarded, status_code=204,
+             summary="204 when the request is authorized (the web page asks before it shows "
+                     "the token form).")
+    async def session() -> Response:
+        return Response(status_code=204)
+
+    @app.post("/v1/jobs", tags=["jobs"], dependencies=guarded, **answers(rest.Job),
+              status_code=202, summary="Queue a job for a URL (or a path the service reads).")
+    async def submit(body: rest.SubmitRequest) -> dict[str, Any]:
+        request = json_format.ParseDict(body.model_dump(exclude_none=True), pb.SubmitRequest())
+        job, _created = await api.submit(request)
+        return rest.to_json(job)
+
+    @app.post(UPLOAD_PATH, tags=["jobs"], dependencies=guarded, **answers(rest.Job),
+              status_code=202, summary="Upload a video or audio file and queue a job for it.")
+    async def upload(file: UploadFile,
+                     options: Annotated[str, Form(description="RunOptions as JSON")] = "{}",
+                     request_id: Annotated[str, Form()] = "") -> dict[str, Any]:
+        try:
+            run = json_format.Parse(options or "{}", pb.RunOptions())
+        except json_format.ParseError as exc:
+            raise HTTPException(400, f"options: {exc}") from None
+        folder = uploads_dir / uuid.uuid4().hex
+        path = folder / safe_filename(file.filename)
+        created = False
+        try:
+            await asyncio.to_thread(_save, file, path)
+            job, created = await api.submit(pb.SubmitRequest(
+                source=str(path), options=run, request_id=request_id))
+        finally:
+            if not created:  # refused, or the request id named an earlier job
+                shutil.rmtree(folder, ignore_errors=True)
+        log.info("upload %s: %d bytes", path.name, path.stat().st_size if created else 0,
+                 extra={"job": job.id})
+        return rest.to_json(job)
+
+    @app.get("/v1/jobs", tags=["jobs"], dependencies=guarded, **answers(rest.ListResponse),
+             summary="Jobs, newest first.")
+    async def list_jobs(page_size: int = 20, page_token: str = "") -> dict[str, Any]:
+        return rest.to_json(await api.list(page_size, page_token))
+
+    @app.get("/v1/jobs/{job_id}", tags=["jobs"], dependencies=guarded,
+             **answers(rest.Job))
+    async def get_job(job_id: str) -> dict[str, Any]:
+        return rest.to_json(await api.get(job_id))
+
+    @app.post("/v1/jobs/{job_id}/cancel", tags=["jobs"], dependencies=guarded,
+              **answers(rest.Job), summary="Stop a queued or running job.")
+    async def cancel_job(job_id: str) -> dict[str, Any]:
+        return rest.to_json(await api.cancel(job_id))
+
+    @app.get("/v1/jobs/{job_id}/events", tags=["jobs"], dependencies=guarded,
+             response_class=StreamingResponse,
+             summary="Progress as Server-Sent Events: `progress` events (JobEvent), then one "
+                     "`result` event whose JobEvent carries the finished job.",
+             responses={200: {"content": {"text/event-stream": {}}}})
+    async def job_events(job_id: str, after: int = 0,
+                         last_event_id: Annotated[str | None, Header()] = None
+                         ) -> StreamingResponse:
+        await api.job(job_id)
+        start = int(last_event_id) if last_event_id and last_event_id.isdigit() else after
+        return StreamingResponse(_sse(api.watch(job_id, start)), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+    @app.get("/v1/jobs/{job_id}/files/{path:path}", tags=["jobs"], dependencies=guarded,
+             response_class=FileResponse,
+             summary="A file of a succeeded job: clips, captions, manifest.json, timeline.png, "
+                     "clips.edl, transcript.json.")
+    async def job_files(job_id: str, path: str) -> FileResponse:
+        job = await api.job(job_id)
+        return FileResponse(job_file(job.out_dir, path))
+
+    web = resources.files("orchestrator.service").joinpath("web")
+    app.mount("/", StaticFiles(directory=str(web), html=True), name="web")
+    return app
+
+
+def _save(file: UploadFile, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    file.file.seek(0)
+    with path.open("wb") as out:
+        shutil.copyfileobj(file.file, out, length=1 << 20)
+
+
+async def _sse(events: AsyncIterator[Any | None]) -> AsyncIterator[str]:
+    async for event in events:
+        if event is None:
+            yield ": keep-alive\n\n"
+            continue
+        kind = "result" if event.HasField("result") else "progress"
+        yield f"id: {event.id}\nevent: {kind}\ndata: {json.dumps(rest.to_json(event))}\n\n"

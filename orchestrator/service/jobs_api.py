@@ -1,0 +1,122 @@
+"""What both APIs do with jobs, in the messages of ``highlights.proto``.
+
+The gRPC servicer and the REST routes are thin adapters over ``JobsApi``: the same checks,
+the same answers, the same event stream. Errors are ``InputError`` (a bad request) and
+``UnknownJobError`` (no such job); each API maps them to its own status codes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from orchestrator.errors import InputError
+from orchestrator.proto import load
+from orchestrator.service.runner import OPTION_FIELDS, JobRunner, run_options
+from orchestrator.store import Event, Job, JobState, JobStore
+from orchestrator.store.jobs import UnknownJobError
+
+pb, _ = load()
+
+
+def _timestamp(value: datetime) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)
+    return stamp
+
+
+def job_message(job: Job) -> Any:
+    """The ``snapclip.v1.Job`` of ``job`` (with its manifest once it succeeded)."""
+    manifest = ""
+    if job.state is JobState.SUCCEEDED and job.out_dir:
+        path = Path(job.out_dir) / "manifest.json"
+        manifest = path.read_text(encoding="utf-8") if path.is_file() else ""
+    return pb.Job(id=job.id, request_id=job.request_id or "", source=job.source,
+                  options=pb.RunOptions(**job.options), state=job.state.name,
+                  stage=job.stage or "", progress=job.progress, message=job.message,
+                  error=job.error or "", manifest_json=manifest,
+                  created_at=_timestamp(job.created_at), updated_at=_timestamp(job.updated_at))
+
+
+def event_message(event: Event) -> Any:
+    return pb.JobEvent(id=event.id, job_id=event.job_id, stage=event.stage,
+                       progress=event.progress, message=event.message, at=_timestamp(event.at))
+
+
+class JobsApi:
+    """Submit, Get, Cancel, List and Watch over the store and the runner."""
+
+    def __init__(self, store: JobStore, runner: JobRunner, *, poll_s: float = 0.25,
+                 heartbeat_s: float = 15.0) -> None:
+        self._store = store
+        self._runner = runner
+        self._poll_s = poll_s
+        self._heartbeat_s = heartbeat_s
+
+    async def submit(self, request: Any) -> tuple[Any, bool]:
+        """Queue ``request`` (a ``SubmitRequest``); returns (job, created).
+
+        A ``request_id`` seen before returns that job and queues nothing.
+        """
+        if not request.source.strip():
+            raise InputError("source is empty")
+        options = {f: getattr(request.options, f) for f in OPTION_FIELDS
+                   if request.options.HasField(f)}
+        run_options(options, Path())  # raises InputError for values the pipeline refuses
+        job, created = await asyncio.to_thread(self._store.submit, request.source, options,
+                                                request_id=request.request_id or None)
+        if created:
+            self._runner.enqueue(job.id)
+        return job_message(job), created
+
+    async def job(self, job_id: str) -> Job:
+        """The stored job (``UnknownJobError`` when there is none)."""
+        return await asyncio.to_thread(self._store.get, job_id)
+
+    async def get(self, job_id: str) -> Any:
+        return job_message(await self.job(job_id))
+
+    async def cancel(self, job_id: str) -> Any:
+        await self.job(job_id)
+        return job_message(await self._runner.cancel(job_id))
+
+    async def list(self, page_size: int, page_token: str) -> Any:
+        size = min(100, page_size or 20)
+        try:
+            jobs, token = await asyncio.to_thread(self._store.list, page_size=size,
+                                                  page_token=page_token)
+        except UnknownJobError:
+            raise InputError("bad page_token") from None
+        return pb.ListResponse(jobs=[job_message(j) for j in jobs], next_page_token=token)
+
+    async def watch(self, job_id: str, after_event: int = 0) -> AsyncIterator[Any | None]:
+        """``JobEvent``s after ``after_event``, then one carrying the finished job.
+
+        Yields ``None`` after ``heartbeat_s`` without news, so a stream can keep its
+        connection alive.
+        """
+        job = await self.job(job_id)
+        after, quiet_since = after_event, time.monotonic()
+        while True:
+            events = await asyncio.to_thread(self._store.events, job.id, after=after)
+            for event in events:
+                after = event.id
+                yield event_message(event)
+            if events:
+                quiet_since = time.monotonic()
+            job = await asyncio.to_thread(self._store.get, job.id)
+            if job.state.finished and not events:
+                yield pb.JobEvent(id=after, job_id=job.id, stage=job.state.value,
+                                  progress=job.progress, message=job.message,
+                                  at=_timestamp(job.updated_at), result=job_message(job))
+                return
+            if time.monotonic() - quiet_since >= self._heartbeat_s:
+                quiet_since = time.monotonic()
+                yield None
+            await asyncio.sleep(self._poll_s)
