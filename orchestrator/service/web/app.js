@@ -208,8 +208,8 @@ function link(href, text) {
 function showResults(id, manifest) {
   $("results").hidden = false;
   $("timeline").src = fileUrl(id, "timeline.png");
-  $("notes").textContent = [`Text signal: ${manifest.selection.text_signal}.`,
-    ...manifest.selection.notes].join(" ");
+  $("notes").textContent = [`Text signal: ${manifest.selection.text_signal}`,
+    ...manifest.selection.notes].map((note) => note.replace(/\.?$/, ".")).join(" ");
   $("clips-list").replaceChildren(...manifest.clips.map((clip) => {
     const card = document.createElement("article");
     card.className = "clip";
