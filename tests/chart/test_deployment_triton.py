@@ -1,0 +1,68 @@
+"""templates/deployment-triton.yaml"""
+
+from __future__ import annotations
+
+from tests.chart.conftest import Manifest, find
+
+
+def triton(objects: list[Manifest]) -> tuple[Manifest, Manifest]:
+    deployment = find(objects, "Deployment", "triton")
+    spec = deployment["spec"]["template"]["spec"]
+    (container,) = [c for c in spec["containers"] if c["name"] == "triton"]
+    return spec, container
+
+
+def test_gpu_pool_placement_limits_and_shm(by_values: dict[str, list[Manifest]]):
+    spec, container = triton(by_values["gpu"])
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in \
+        spec["tolerations"]
+    (term,) = spec["affinity"]["nodeAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
+    (rule,) = term["matchExpressions"]
+    assert rule == {"key": "nvidia.com/gpu.product", "operator": "In", "values": ["NVIDIA-L4"]}
+    shm = next(v for v in spec["volumes"] if v["name"] == "shm")
+    assert shm["emptyDir"] == {"medium": "Memory", "sizeLimit": "8Gi"}
+    assert {"name": "shm", "mountPath": "/dev/shm"} in container["volumeMounts"]
+
+
+def test_server_flags_and_probes(by_values: dict[str, list[Manifest]]):
+    spec, container = triton(by_values["gpu"])
+    args = container["args"]
+    assert "--model-control-mode=none" in args and "--strict-readiness=true" in args
+    assert "--model-config-name=cpu" not in args
+    assert container["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
+    startup = container["startupProbe"]
+    assert startup["periodSeconds"] * startup["failureThreshold"] >= 15 * 60  # vLLM + TRT
+    grace = spec["terminationGracePeriodSeconds"]
+    assert f"--exit-timeout-secs={grace - 10}" in args  # streams finish before SIGKILL
+
+
+def test_models_are_fetched_into_the_volume(by_values: dict[str, list[Manifest]]):
+    spec, container = triton(by_values["gpu"])
+    (fetch,) = spec["initContainers"]
+    assert "snapclip models fetch --profile gpu --model-repository /models" in fetch["args"][0]
+    assert {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
+        "name": "snapclip-hf-token", "key": "HF_TOKEN"}}} in fetch["env"]
+    assert "--model-repository=/models" in container["args"]
+
+
+def test_cpu_profile_has_no_gpu(by_values: dict[str, list[Manifest]]):
+    spec, container = triton(by_values["cpu"])
+    assert "nvidia.com/gpu" not in container["resources"]["limits"]
+    assert "--model-config-name=cpu" in container["args"]
+    assert "--allow-gpu-metrics=false" in container["args"]
+    assert "affinity" not in spec and "tolerations" not in spec
+
+
+def test_bucket_repository_reads_credentials_and_skips_the_volume():
+    from tests.chart.conftest import render
+
+    objects = render({"triton": {"modelRepository": {
+        "source": "s3", "bucketUrl": "s3://models/snapclip", "credentialsSecret": "s3-creds"}}})
+    spec, container = triton(objects)
+    assert "--model-repository=s3://models/snapclip" in container["args"]
+    assert container["envFrom"] == [{"secretRef": {"name": "s3-creds"}}]
+    assert "initContainers" not in spec
+    assert not [o for o in objects if o["_template"] == "pvc-triton-models.yaml"]
