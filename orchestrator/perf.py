@@ -13,7 +13,7 @@ import csv
 import json
 import os
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,9 +42,19 @@ def perf_analyzer() -> tuple[Path, dict[str, str]]:
 
 def write_input_data(path: Path, name: str, arrays: Sequence[np.ndarray]) -> Path:
     """perf_analyzer's JSON input data: one step per array (its shape given explicitly)."""
-    steps = [{name: {"content": a.reshape(-1).tolist(), "shape": list(a.shape)}}
-             for a in arrays]
-    path.write_text(json.dumps({"data": steps}))
+    return write_steps(path, [{name: a} for a in arrays])
+
+
+def write_steps(path: Path, steps: Sequence[Mapping[str, np.ndarray]]) -> Path:
+    """perf_analyzer's JSON input data, several inputs per step; BYTES arrays become strings."""
+    def tensor(array: np.ndarray) -> dict[str, object]:
+        flat = array.reshape(-1).tolist()
+        if array.dtype == np.object_:
+            flat = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in flat]
+        return {"content": flat, "shape": list(array.shape)}
+
+    path.write_text(json.dumps({"data": [{name: tensor(a) for name, a in step.items()}
+                                         for step in steps]}))
     return path
 
 
@@ -52,6 +62,7 @@ def write_input_data(path: Path, name: str, arrays: Sequence[np.ndarray]) -> Pat
 class PerfRow:
     concurrency: int
     throughput: float  # inferences per second
+    p50_us: float
     p95_us: float
     p99_us: float
     queue_us: float  # average time a request waited in Triton's queue
@@ -90,7 +101,8 @@ def read_csv(path: Path) -> list[PerfRow]:
     with path.open() as f:
         return [PerfRow(concurrency=int(r["Concurrency"]),
                         throughput=float(r["Inferences/Second"]),
-                        p95_us=float(r["p95 latency"]), p99_us=float(r["p99 latency"]),
+                        p50_us=float(r["p50 latency"]), p95_us=float(r["p95 latency"]),
+                        p99_us=float(r["p99 latency"]),
                         queue_us=float(r["Server Queue"]),
                         compute_us=sum(float(r[f"Server Compute {k}"])
                                        for k in ("Input", "Infer", "Output")))
