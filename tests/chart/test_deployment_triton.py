@@ -66,3 +66,20 @@ def test_bucket_repository_reads_credentials_and_skips_the_volume():
     assert container["envFrom"] == [{"secretRef": {"name": "s3-creds"}}]
     assert "initContainers" not in spec
     assert not [o for o in objects if o["_template"] == "pvc-triton-models.yaml"]
+    models = next(v for v in spec["volumes"] if v["name"] == "models")
+    assert "emptyDir" in models  # the caches the configs keep under /models still have a home
+
+
+def test_engine_caches_live_on_the_model_volume(by_values: dict[str, list[Manifest]]):
+    """The TensorRT cache paths in the GPU model configs are on the mounted model volume."""
+    import re
+
+    from tests.chart.conftest import CHART
+
+    _, container = triton(by_values["gpu"])
+    mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    paths = []
+    for config in (CHART.parents[1] / "model_repository").glob("*/config.pbtxt"):
+        paths += re.findall(r'"trt_(?:engine|timing)_cache_path", value: "([^"]+)"',
+                            config.read_text())
+    assert paths and all(p.startswith(mounts["models"] + "/") for p in paths), paths
