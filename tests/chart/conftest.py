@@ -29,6 +29,8 @@ def render(values: dict[str, Any] | None = None) -> list[Manifest]:
                             is_install=True)
     objects = []
     for path, text in sorted(rendered.items()):
+        if path.endswith("NOTES.txt"):
+            continue
         for document in yaml.safe_load_all(text):
             if document:
                 document.setdefault("metadata", {}).setdefault("annotations", {})
