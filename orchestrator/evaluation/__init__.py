@@ -1,0 +1,1 @@
+"""``snapclip eval``: chosen clips against YouTube's "Most Replayed" heatmaps (see metrics)."""
