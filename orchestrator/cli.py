@@ -302,6 +302,96 @@ def serve(
         store.close()
 
 
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[Path, typer.Argument(
+        help="DATASET.jsonl: per line source, optional heatmap (yt-dlp's) and category.")],
+    manifests: Annotated[Path | None, typer.Option(
+        help="Folder of <video>/manifest.json; videos without one are run into it "
+             "[default: OUT/runs].")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Where report.md, results.json and the plots go [default: out/eval-<dataset>].")
+                   ] = None,
+    k: Annotated[str, typer.Option(help="The k of Hit@k, comma-separated.")] = "1,3,5",
+    seeds: Annotated[int, typer.Option(help="Random-baseline draws per video.")] = 20,
+    min_len: Annotated[float, typer.Option(help="Shortest clip of a run, seconds.")] = 15.0,
+    max_len: Annotated[float, typer.Option(help="Longest clip of a run, seconds.")] = 60.0,
+    triton: Annotated[str | None, typer.Option(
+        help="Triton gRPC HOST:PORT. Default: start a local CPU server if a run is needed.")
+                      ] = None,
+    model_repository: Annotated[Path | None, typer.Option(
+        help="Model repository (served locally, and read for model metadata).")] = None,
+) -> None:
+    """Score the clips of every dataset video against its "Most Replayed" heatmap."""
+    from rich.table import Table
+
+    from orchestrator.evaluation import dataset as data
+    from orchestrator.evaluation import evaluate, runner
+    from orchestrator.pipeline import RunOptions
+
+    try:
+        ks = sorted({int(v) for v in k.split(",") if v.strip()})
+    except ValueError:
+        ks = []
+    if not ks or ks[0] < 1:
+        raise InputError(f"--k: give positive integers, e.g. 1,3,5 (got {k!r})")
+    if seeds < 1:
+        raise InputError("--seeds must be at least 1")
+    entries, problems = data.load(dataset)
+    for problem in problems:
+        err.print(f"[yellow]dataset {escape(str(problem))} (skipped)[/]")
+    if not entries:
+        raise InputError(f"{dataset}: no usable line")
+    out = (out or Path("out") / f"eval-{dataset.stem}").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    manifests = (manifests or out / "runs").resolve()
+    repository = _local_repository(model_repository)
+    options = RunOptions(out=manifests, clips=max(ks), min_len_s=min_len, max_len_s=max_len,
+                         model_repository=repository)
+
+    with contextlib.ExitStack() as stack:
+        endpoints: list[str] = []
+
+        def endpoint() -> str:
+            if not endpoints:
+                endpoints.append(stack.enter_context(
+                    _triton_endpoint(triton, SERVED_MODELS, repository)))
+            return endpoints[0]
+
+        with _progress() as progress:
+            found, skipped = runner.collect(
+                entries, manifests, options, endpoint, _ConsoleReporter(progress),
+                on_video=lambda e, what: progress.console.print(
+                    f"[bold]{escape(e.key)}[/] (line {e.line}): {escape(what)}"))
+    for reason in skipped:
+        err.print(f"[yellow]skipped {escape(reason)}[/]")
+    if not found:
+        raise InputError("no video could be evaluated")
+    results = [evaluate.evaluate_video(entry, manifest, ks, seeds) for entry, manifest in found]
+    rows = evaluate.table(results, ks)
+    (out / "report.md").write_text(evaluate.markdown(rows, [str(p) for p in problems], skipped),
+                                   encoding="utf-8")
+    (out / "results.json").write_text(json.dumps([{
+        "id": r.entry.key, "line": r.entry.line, "category": r.entry.category,
+        "duration_s": r.duration_s,
+        **{m: {"hits": {str(kk): v for kk, v in s.hits.items()}, "ap15": s.ap15, "ap50": s.ap50,
+               "precision": s.precision, "recall": s.recall} for m, s in r.methods.items()}}
+        for r in results], indent=2).replace("NaN", "null") + "\n", encoding="utf-8")
+    evaluate.plot(out, rows, results)
+
+    shown = Table(title=f"{len(results)} videos", show_lines=False)
+    for column in ("group", "method", "videos", "with peak", *rows[0].values):
+        shown.add_column(column, justify="left" if column in ("group", "method") else "right")
+    for row in rows:
+        shown.add_row(row.group, row.method, str(row.videos), str(row.peaks),
+                      *("-" if v != v else f"{v:.3f}" for v in row.values.values()))
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: keep every column whole
+        console = Console(highlight=False, width=160)
+    console.print(shown)
+    err.print(f"[green]report[/] {escape(str(out / 'report.md'))}")
+
+
 @app.command()
 def triton(
     http_port: Annotated[int, typer.Option(help="HTTP port (0 = any free port).")] = 8000,

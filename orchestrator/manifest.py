@@ -99,11 +99,18 @@ class Clip:
 
 
 @dataclass(frozen=True)
+class ScoreCurve:
+    times_s: tuple[float, ...]
+    scores: tuple[float, ...]
+
+
+@dataclass(frozen=True)
 class Manifest:
     source: SourceInfo
     models: dict[str, ModelRef]
     selection: Selection
     clips: tuple[Clip, ...] = ()
+    score_curve: ScoreCurve | None = None
     transcript: str = TRANSCRIPT_FILE
     timeline: str = TIMELINE_FILE
     edl: str = EDL_FILE
@@ -130,5 +137,7 @@ class Manifest:
                                    "notes": tuple(selection["notes"])}),
             clips=tuple(Clip(**{**c, "scores": ClipScores(**c["scores"])})
                         for c in data["clips"]),
+            score_curve=ScoreCurve(tuple(curve["times_s"]), tuple(curve["scores"]))
+            if (curve := data.get("score_curve")) else None,
             transcript=data["transcript"], timeline=data["timeline"], edl=data["edl"],
             timings_s=dict(data["timings_s"]))

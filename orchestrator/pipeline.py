@@ -35,6 +35,7 @@ from orchestrator.manifest import (
     Clip,
     Manifest,
     ModelRef,
+    ScoreCurve,
     Selection,
     SourceInfo,
     Weights,
@@ -252,6 +253,8 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
             source=SourceInfo(uri=source.uri, title=source.title, duration_s=source.duration_s,
                               has_video=source.has_video, heatmap=source.heatmap),
             models=model_refs, selection=selection, clips=tuple(clips),
+            score_curve=ScoreCurve(tuple(round(float(t), 3) for t in result.curve_times_s),
+                                   tuple(round(float(v), 4) for v in result.curve)),
             timings_s=clock.total())
         _write_json(staging / "manifest.json", manifest.to_dict())
     return RunResult(out=options.out.resolve(), manifest=manifest, transcript=transcript)

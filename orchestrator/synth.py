@@ -188,6 +188,12 @@ def make_sample_video(out_path: Path, *, segments: tuple[SampleSegment, ...] = S
     the calm ones; the exciting one is faster, louder and higher, over a moving pattern), so
     the cuts between topics and the exciting stretch show in the visual signals too.
     """
+    return make_talk(out_path, segments=segments, size=size, fps=fps, gap_s=gap_s)[0]
+
+
+def make_talk(out_path: Path, *, segments: tuple[SampleSegment, ...], size: str = "1280x720",
+              fps: int = 25, gap_s: float = 0.7) -> tuple[Path, tuple[tuple[float, float], ...]]:
+    """``make_sample_video`` for any ``segments``; also returns each segment's (start, end) s."""
     import wave
 
     ffmpeg = _require("ffmpeg")
@@ -219,4 +225,7 @@ def make_sample_video(out_path: Path, *, segments: tuple[SampleSegment, ...] = S
               "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
               "-c:a", "aac", "-b:a", "96k", "-ar", "44100",
               "-metadata", "title=Clean sound at home (snapclip sample)", str(out_path)])
-    return out_path
+    starts = np.concatenate([[0.0], np.cumsum(durations)[:-1]])
+    spans = tuple((round(float(a), 3), round(float(a + d), 3))
+                  for a, d in zip(starts, durations, strict=True))
+    return out_path, spans

@@ -13,6 +13,7 @@ from orchestrator.manifest import (
     ClipScores,
     Manifest,
     ModelRef,
+    ScoreCurve,
     Selection,
     SourceInfo,
     Weights,
@@ -70,4 +71,5 @@ def test_dataclasses_and_schema_name_the_same_fields():
     assert _fields(Clip) == set(clip["properties"])
     assert _fields(ClipScores) == set(clip["properties"]["scores"]["properties"])
     assert _fields(ModelRef) == set(schema["$defs"]["model"]["properties"])
+    assert _fields(ScoreCurve) == set(props["score_curve"]["properties"])
     jsonschema.Draft202012Validator.check_schema(schema)
