@@ -62,6 +62,7 @@ class Sweep:
     payload: str
     rows: list[perf.PerfRow]
     ttft_ms: dict[int, tuple[float, float]] = field(default_factory=dict)  # level: p50, p95
+    unstable: tuple[int, ...] = ()  # levels that never met the stability criterion
 
 
 def run(settings: Settings) -> Path:
@@ -122,18 +123,35 @@ def _sweep(model: str, url: str, version: str, folder: Path, settings: Settings)
           f"({payload})", file=sys.stderr)
     extra = ["-x", version, "--stability-percentage", str(settings.stability),
              "--max-trials", str(settings.max_trials)]
-    rows, ttft = [], {}
+    rows, ttft, unstable = [], {}, []
     for level in levels:
         export = settings.out / f"{model}.c{level}.requests.json"
-        rows += perf.run(model, url, input_data=data, concurrency=[level],
-                         csv_path=folder / f"{model}.c{level}.csv",
-                         request_count=settings.requests, timeout_s=1800,
-                         extra=[*extra, *(["--streaming", "--profile-export-file", str(export)]
-                                          if streaming else [])])
+        more = ["--streaming", "--profile-export-file", str(export)] if streaming else []
+
+        def measure(options: list[str], level: int = level, more: list[str] = more
+                    ) -> list[perf.PerfRow]:
+            return perf.run(model, url, input_data=data, concurrency=[level],
+                            csv_path=folder / f"{model}.c{level}.csv",
+                            request_count=settings.requests, timeout_s=1800,
+                            extra=[*options, *more])
+
+        try:
+            rows += measure(extra)
+        except perf.PerfError as exc:
+            if "stable measurement" not in str(exc):
+                raise
+            # A busy machine never settles: keep the level, measured without the stability
+            # criterion, and say so in the report rather than losing the whole sweep.
+            print(f"loadtest: {model} at concurrency {level} did not settle within "
+                  f"{settings.stability} %; measuring it once more without that criterion",
+                  file=sys.stderr)
+            rows += measure(["-x", version, "--stability-percentage", "999",
+                             "--max-trials", "3"])
+            unstable.append(level)
         if streaming:
             ttft[level] = _ttft_ms(export)
     _write_csv(settings.out / f"{model}.csv", rows, ttft)
-    return Sweep(model, version, payload, rows, ttft)
+    return Sweep(model, version, payload, rows, ttft, tuple(unstable))
 
 
 def _payload(model: str, folder: Path, settings: Settings) -> tuple[Path, str]:
@@ -273,6 +291,10 @@ def _report(settings: Settings, target: str, server: dict, sweeps: list[Sweep]) 
     ]
     for sweep in sweeps:
         lines += [f"## {sweep.model} v{sweep.version}", "", f"Payload: {sweep.payload}.", ""]
+        if sweep.unstable:
+            lines += [f"Concurrency {', '.join(map(str, sweep.unstable))} never settled within "
+                      f"{settings.stability} % (a busy machine); those rows are one unchecked "
+                      "measurement.", ""]
         ttft = bool(sweep.ttft_ms)
         head = ("| concurrency | throughput /s | p50 ms | p95 ms | p99 ms | queue ms | compute ms "
                 "| queue share |" + (" TTFT p50 ms | TTFT p95 ms |" if ttft else ""))
