@@ -70,7 +70,7 @@ def check_url(url: str, *, allow_private: bool) -> None:
                              f"({address}); pass --allow-private-urls to allow it")
 
 
-class _QuietLogger:
+class QuietLogger:
     """yt-dlp logger that keeps its chatter off the terminal; errors come back as exceptions."""
 
     def debug(self, msg: str) -> None:
@@ -91,7 +91,7 @@ def _media_urls(info: dict[str, Any]) -> list[str]:
     return [f["url"] for f in formats if isinstance(f.get("url"), str)]
 
 
-def _heatmap(info: dict[str, Any]) -> tuple[dict[str, float], ...] | None:
+def heatmap_of(info: dict[str, Any]) -> tuple[dict[str, float], ...] | None:
     bins = info.get("heatmap")
     if not isinstance(bins, list) or not bins:
         return None
@@ -102,7 +102,7 @@ def _heatmap(info: dict[str, Any]) -> tuple[dict[str, float], ...] | None:
         return None
 
 
-def _error_text(exc: Exception) -> str:
+def error_text(exc: Exception) -> str:
     text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return text.removeprefix("ERROR: ").strip()
 
@@ -143,7 +143,7 @@ def download(url: str, folder: Path, policy: UrlPolicy, *,
         "quiet": True,
         "no_warnings": True,
         "noprogress": True,
-        "logger": _QuietLogger(),
+        "logger": QuietLogger(),
         "progress_hooks": [hook],
         "overwrites": True,
     }
@@ -161,7 +161,7 @@ def download(url: str, folder: Path, policy: UrlPolicy, *,
                                  f"the limit is {policy.max_duration_s / 60:.0f} min")
             info = ydl.process_ie_result(info, download=True)
     except yt_dlp.utils.YoutubeDLError as exc:
-        raise InputError(f"{url}: cannot download ({_error_text(exc)})") from exc
+        raise InputError(f"{url}: cannot download ({error_text(exc)})") from exc
     files = [p for p in folder.iterdir() if p.is_file() and not p.name.endswith(".part")]
     if not files:
         raise InputError(f"{url}: nothing was downloaded (larger than the "
@@ -171,4 +171,4 @@ def download(url: str, folder: Path, policy: UrlPolicy, *,
         raise InputError(f"{url}: the download is larger than the "
                          f"{policy.max_filesize_mb:.0f} MB limit")
     return Download(path=path, title=str(info.get("title") or path.stem),
-                    duration_s=float(duration) if duration else None, heatmap=_heatmap(info))
+                    duration_s=float(duration) if duration else None, heatmap=heatmap_of(info))
