@@ -90,3 +90,11 @@ def test_coverage_precision_and_recall():
     long = coverage([Span(0, 20)], positive, 20.0)
     assert long[1] > short[1] and long[0] < short[0]
     assert coverage([], positive, 20.0) == (0.0, 0.0)
+
+
+def test_a_clip_that_ends_with_the_video_holds_a_peak_in_the_last_bin():
+    heat = bins([0.1] * 9 + [1.0])  # 100 s, the peak in 90-100
+    assert hit_at_k(peak_time(heat), [Span(88.0, 100.0)], 1)
+    positive = positive_segments(segment_values(heat, 100.0), 0.15)  # 3 of 20 segments
+    assert np.flatnonzero(positive).tolist() == [0, 18, 19]  # 90-100, then the earliest tie
+    assert coverage([Span(88.0, 100.0)], positive, 100.0) == pytest.approx((10 / 12, 10 / 15))
