@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,5 +68,3 @@ def pod_specs(objects: list[Manifest]) -> list[tuple[Manifest, Manifest]]:
             found.append((o, o["spec"]))
     return found
 
-
-Render = Callable[[dict[str, Any] | None], list[Manifest]]
