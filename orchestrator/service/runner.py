@@ -151,6 +151,7 @@ class JobRunner:
         self._wake = asyncio.Event()
         self._running: dict[str, asyncio.Task[None]] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     async def start(self) -> None:
         await self._recover(restarted=True)
@@ -158,9 +159,22 @@ class JobRunner:
         self._tasks.append(asyncio.create_task(self._heartbeat()))
 
     async def stop(self) -> None:
+        """Stop taking jobs, interrupt the running ones and hand them back to the queue, so
+        another replica (or this service, restarted) resumes them at once from their last
+        finished stage - a rolling update costs no job and no attempt."""
+        self._stopping = True
+        running = list(self._running)
         for task in [*self._tasks, *self._running.values()]:
             task.cancel()
         await asyncio.gather(*self._tasks, *self._running.values(), return_exceptions=True)
+        for job_id in running:
+            job = await asyncio.to_thread(
+                self._store.release, job_id, self._config.worker_id,
+                "the service stopped while it ran; it resumes from its last finished stage")
+            if job.state is JobState.QUEUED:
+                await asyncio.to_thread(self._store.add_event, job.id, "restart", job.progress,
+                                        job.message)
+                log.info("job %s handed back to the queue", job.id, extra={"job": job.id})
 
     def enqueue(self, job_id: str) -> None:
         """A job was queued: wake the idle workers (the job itself is in the store)."""
@@ -224,7 +238,9 @@ class JobRunner:
             try:
                 await task
             except asyncio.CancelledError:
-                if not task.cancelled():  # the worker itself is being stopped
+                # Cancelling the worker cancels the job it awaits too; only a job cancelled
+                # on its own (the Cancel API) lets the worker go on to the next one.
+                if self._stopping or not task.cancelled():
                     raise
             finally:
                 self._running.pop(job.id, None)
@@ -266,10 +282,12 @@ class JobRunner:
             await self._fail(job.id, f"unexpected {type(exc).__name__}: {exc}")
         finally:
             seconds = time.perf_counter() - start
+            ended = "interrupted" if self._stopping and state is JobState.CANCELLED \
+                else state.value
             if self._metrics is not None:
-                self._metrics.job_seconds.labels(state.value).observe(seconds)
-            log.info("job %s in %.1f s", state.value, seconds,
-                     extra={"state": state.value, "seconds": round(seconds, 3)})
+                self._metrics.job_seconds.labels(ended).observe(seconds)
+            log.info("job %s in %.1f s", ended, seconds,
+                     extra={"state": ended, "seconds": round(seconds, 3)})
             with contextlib.suppress(Exception):
                 self._release_upload(await asyncio.to_thread(self._store.get, job.id))
 

@@ -274,6 +274,18 @@ class JobStore:
                 JobRow.id.in_(job_ids))).all()
         return {job_id: JobState(state) for job_id, state in rows}
 
+    def release(self, job_id: str, owner: str, message: str) -> Job:
+        """Hand a running job of ``owner`` back to the queue (its process is stopping on
+        purpose): queued again at once, and the interrupted start does not count as an
+        attempt. Returns the job as it is afterwards."""
+        with self._session.begin() as session:
+            session.execute(update(JobRow).where(
+                JobRow.id == job_id, JobRow.owner == owner,
+                JobRow.state == JobState.RUNNING.value).values(
+                state=JobState.QUEUED.value, message=message, heartbeat_at=None,
+                attempts=JobRow.attempts - 1, updated_at=_now()))
+        return self.get(job_id)
+
     def recover(self, *, lease_s: float, max_attempts: int, owner: str | None = None
                 ) -> tuple[list[Job], list[Job]]:
         """Running jobs that nobody runs any more -> (requeued, failed).

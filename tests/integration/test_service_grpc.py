@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,7 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from orchestrator.proto import load
+from orchestrator.store import JobState, JobStore
 from orchestrator.triton_local import LocalTriton
 from tests.service import Service, serving, short_talk, wait_for
 
@@ -161,6 +163,31 @@ def test_a_job_interrupted_by_a_restart_resumes_after_its_last_stage(
         assert any(e.stage == "asr" and "kept" in e.message for e in after)
         assert json.loads(final.manifest_json)["clips"]
         assert not list(svc.jobs.glob(".*partial*"))  # the dead process's staging is gone
+
+
+def test_a_graceful_stop_hands_running_jobs_back(grpc_url: str, talk: Path, tmp_path: Path):
+    with serving(grpc_url, tmp_path, "--concurrency", "2") as svc, \
+            grpc.insecure_channel(svc.grpc) as channel:
+        stub = pb_grpc.HighlightsStub(channel)
+        ids = [stub.Submit(pb.SubmitRequest(source=str(talk), options=options())).id
+               for _ in range(3)]
+        wait_for(lambda: [stub.Get(pb.GetRequest(job_id=i)).state for i in ids[:2]]
+                 == [pb.RUNNING] * 2, 60, "two running")
+        svc.proc.send_signal(signal.SIGTERM)  # what Kubernetes sends on a rollout
+        assert svc.proc.wait(timeout=30) == 0, svc.log.read_text()
+    store = JobStore(f"sqlite:///{tmp_path / 'jobs.db'}")
+    try:
+        jobs = [store.get(i) for i in ids]
+    finally:
+        store.close()
+    assert [j.state for j in jobs] == [JobState.QUEUED] * 3  # none lost, none failed
+    assert [j.attempts for j in jobs] == [0, 0, 0]  # an interrupted start is not an attempt
+    assert "service stopped" in jobs[0].message
+    with serving(grpc_url, tmp_path, "--concurrency", "2") as svc, \
+            grpc.insecure_channel(svc.grpc) as channel:
+        stub = pb_grpc.HighlightsStub(channel)
+        finals = [list(stub.Watch(pb.WatchRequest(job_id=i), timeout=600))[-1] for i in ids]
+        assert [f.result.state for f in finals] == [pb.SUCCEEDED] * 3
 
 
 def test_token_guards_the_api_but_not_health(grpc_url: str, tmp_path: Path):

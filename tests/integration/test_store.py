@@ -196,3 +196,12 @@ def test_migrations_keep_existing_jobs(backend: str, request: pytest.FixtureRequ
         job = old.get("old1")
         assert job.state is JobState.QUEUED and job.attempts == 0
         assert old.claim("me").id == "old1"
+
+
+def test_release_hands_a_job_back_without_counting_the_attempt(store: JobStore):
+    job, _ = store.submit("a.mp4", {})
+    assert store.claim("me").attempts == 1
+    assert store.release(job.id, "someone-else", "stopping").state is JobState.RUNNING
+    back = store.release(job.id, "me", "stopping")
+    assert back.state is JobState.QUEUED and back.attempts == 0 and back.message == "stopping"
+    assert store.claim("other").attempts == 1
