@@ -371,12 +371,8 @@ def eval_command(
     rows = evaluate.table(results, ks)
     (out / "report.md").write_text(evaluate.markdown(rows, [str(p) for p in problems], skipped),
                                    encoding="utf-8")
-    (out / "results.json").write_text(json.dumps([{
-        "id": r.entry.key, "line": r.entry.line, "category": r.entry.category,
-        "duration_s": r.duration_s,
-        **{m: {"hits": {str(kk): v for kk, v in s.hits.items()}, "ap15": s.ap15, "ap50": s.ap50,
-               "precision": s.precision, "recall": s.recall} for m, s in r.methods.items()}}
-        for r in results], indent=2).replace("NaN", "null") + "\n", encoding="utf-8")
+    (out / "results.json").write_text(
+        json.dumps(evaluate.results_json(results), indent=2) + "\n", encoding="utf-8")
     evaluate.plot(out, rows, results)
 
     shown = Table(title=f"{len(results)} videos", show_lines=False)
@@ -384,7 +380,7 @@ def eval_command(
         shown.add_column(column, justify="left" if column in ("group", "method") else "right")
     for row in rows:
         shown.add_row(row.group, row.method, str(row.videos), str(row.peaks),
-                      *("-" if v != v else f"{v:.3f}" for v in row.values.values()))
+                      *(evaluate.cell(v) for v in row.values.values()))
     console = Console(highlight=False)
     if not console.is_terminal:  # a pipe or a file: keep every column whole
         console = Console(highlight=False, width=160)

@@ -27,6 +27,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -219,6 +220,7 @@ def _write_csv(path: Path, rows: list[perf.PerfRow], ttft: dict[int, tuple[float
 
 
 def _plot(path: Path, sweeps: list[Sweep]) -> None:
+    """``<model>.png`` per sweep and all of them side by side in ``path``."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -226,28 +228,29 @@ def _plot(path: Path, sweeps: list[Sweep]) -> None:
 
     fig, axes = plt.subplots(1, len(sweeps), figsize=(4.2 * len(sweeps), 3.6), squeeze=False)
     for ax, sweep in zip(axes[0], sweeps, strict=True):
-        x = [r.throughput for r in sweep.rows]
-        y = [r.p95_us / 1000 for r in sweep.rows]
-        ax.plot(x, y, marker="o")
-        for r, xi, yi in zip(sweep.rows, x, y, strict=True):
-            ax.annotate(f"c{r.concurrency}", (xi, yi), textcoords="offset points",
-                        xytext=(4, 4), fontsize=8)
-        ax.set_title(f"{sweep.model} v{sweep.version}")
-        ax.set_xlabel("throughput (inferences/s)")
-        ax.set_ylabel("p95 latency (ms)")
-        ax.grid(alpha=0.3)
-        single, ax1 = plt.subplots(figsize=(5, 3.6))
-        ax1.plot(x, y, marker="o")
-        ax1.set_title(f"{sweep.model} v{sweep.version}: throughput vs p95")
-        ax1.set_xlabel("throughput (inferences/s)")
-        ax1.set_ylabel("p95 latency (ms)")
-        ax1.grid(alpha=0.3)
+        _draw(ax, sweep, f"{sweep.model} v{sweep.version}")
+        single, alone = plt.subplots(figsize=(5, 3.6))
+        _draw(alone, sweep, f"{sweep.model} v{sweep.version}: throughput vs p95")
         single.tight_layout()
         single.savefig(path.with_name(f"{sweep.model}.png"), dpi=110)
         plt.close(single)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _draw(ax: Any, sweep: Sweep, title: str) -> None:
+    """Throughput against p95 latency, each point labelled with its concurrency."""
+    x = [r.throughput for r in sweep.rows]
+    y = [r.p95_us / 1000 for r in sweep.rows]
+    ax.plot(x, y, marker="o")
+    for r, xi, yi in zip(sweep.rows, x, y, strict=True):
+        ax.annotate(f"c{r.concurrency}", (xi, yi), textcoords="offset points", xytext=(4, 4),
+                    fontsize=8)
+    ax.set_title(title)
+    ax.set_xlabel("throughput (inferences/s)")
+    ax.set_ylabel("p95 latency (ms)")
+    ax.grid(alpha=0.3)
 
 
 def hardware() -> dict[str, str]:

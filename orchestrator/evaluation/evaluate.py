@@ -34,6 +34,11 @@ class Scores:
     precision: float
     recall: float
 
+    def columns(self) -> dict[str, float]:
+        """The report's columns, in order."""
+        return {**{f"Hit@{k}": v for k, v in self.hits.items()}, "mAP@15": self.ap15,
+                "mAP@50": self.ap50, "precision": self.precision, "recall": self.recall}
+
 
 @dataclass(frozen=True)
 class VideoResult:
@@ -62,13 +67,10 @@ def score(clips: Sequence[Span], curve: tuple[np.ndarray, np.ndarray], entry: En
 
 
 def _mean_scores(runs: Sequence[Scores], ks: Sequence[int]) -> Scores:
-    def mean(values: list[float]) -> float:
-        kept = [v for v in values if not math.isnan(v)]
-        return float(np.mean(kept)) if kept else math.nan
-
-    return Scores({k: mean([r.hits[k] for r in runs]) for k in ks},
-                  mean([r.ap15 for r in runs]), mean([r.ap50 for r in runs]),
-                  mean([r.precision for r in runs]), mean([r.recall for r in runs]))
+    """Each figure averaged over ``runs``, leaving out the NaNs (no ground truth)."""
+    return Scores({k: _nanmean([r.hits[k] for r in runs]) for k in ks},
+                  _nanmean([r.ap15 for r in runs]), _nanmean([r.ap50 for r in runs]),
+                  _nanmean([r.precision for r in runs]), _nanmean([r.recall for r in runs]))
 
 
 def evaluate_video(entry: Entry, manifest: Manifest, ks: Sequence[int], seeds: int = 20
@@ -114,19 +116,34 @@ def table(results: Sequence[VideoResult], ks: Sequence[int]) -> list[Row]:
             continue  # one category: the overall row says it all
         for method in METHODS:
             scores = [m.methods[method] for m in members]
-            values = {f"Hit@{k}": _nanmean([s.hits[k] for s in scores]) for k in ks}
-            values.update({"mAP@15": _nanmean([s.ap15 for s in scores]),
-                           "mAP@50": _nanmean([s.ap50 for s in scores]),
-                           "precision": _nanmean([s.precision for s in scores]),
-                           "recall": _nanmean([s.recall for s in scores])})
             peaks = sum(1 for s in scores if not math.isnan(s.hits[ks[0]]))
-            rows.append(Row(group, method, len(members), peaks, values))
+            rows.append(Row(group, method, len(members), peaks,
+                            _mean_scores(scores, ks).columns()))
     return rows
 
 
 def _nanmean(values: list[float]) -> float:
     kept = [v for v in values if not math.isnan(v)]
     return float(np.mean(kept)) if kept else math.nan
+
+
+def cell(value: float) -> str:
+    """A figure as the tables show it ("-" where there is no ground truth)."""
+    return "-" if math.isnan(value) else f"{value:.3f}"
+
+
+def results_json(results: Sequence[VideoResult]) -> list[dict[str, object]]:
+    """Per-video figures for results.json (null where a video has no ground truth)."""
+    def number(value: float) -> float | None:
+        return None if math.isnan(value) else value
+
+    return [{"id": r.entry.key, "line": r.entry.line, "category": r.entry.category,
+             "duration_s": r.duration_s,
+             **{m: {"hits": {str(k): number(v) for k, v in s.hits.items()},
+                    "ap15": number(s.ap15), "ap50": number(s.ap50),
+                    "precision": number(s.precision), "recall": number(s.recall)}
+                for m, s in r.methods.items()}}
+            for r in results]
 
 
 def markdown(rows: Sequence[Row], problems: Sequence[str], skipped: Sequence[str]) -> str:
@@ -141,7 +158,7 @@ def markdown(rows: Sequence[Row], problems: Sequence[str], skipped: Sequence[str
              "| group | method | videos | with peak | " + " | ".join(names) + " |",
              "|" + "---|" * (4 + len(names))]
     for r in rows:
-        cells = " | ".join("-" if math.isnan(v) else f"{v:.3f}" for v in r.values.values())
+        cells = " | ".join(cell(v) for v in r.values.values())
         lines.append(f"| {r.group} | {r.method} | {r.videos} | {r.peaks} | {cells} |")
     if problems or skipped:
         lines += ["", "## Skipped", ""]

@@ -1,4 +1,4 @@
-"""Bearer-token authentication for the gRPC API.
+"""Bearer-token authentication for the gRPC API (and the token checks the HTTP API shares).
 
 When a token is configured, every ``snapclip.v1.Highlights`` call must send the metadata
 ``authorization: Bearer <token>``; others end ``UNAUTHENTICATED``. Health and reflection stay
@@ -15,14 +15,23 @@ from typing import Any
 import grpc
 
 
+def bearer(header: str) -> str | None:
+    """The token of an ``authorization: Bearer <token>`` value; None for any other scheme."""
+    scheme, _, given = header.partition(" ")
+    return given.strip() if scheme.lower() == "bearer" else None
+
+
+def matches(given: str, token: str) -> bool:
+    """``given`` is the token, compared in constant time."""
+    return hmac.compare_digest(given.encode(), token.encode())
+
+
 def authorized(metadata: tuple[tuple[str, str | bytes], ...] | None, token: str) -> bool:
     """True when ``metadata`` carries ``authorization: Bearer <token>``."""
     for key, value in metadata or ():
         if key.lower() == "authorization":
-            text = value.decode() if isinstance(value, bytes) else value
-            scheme, _, given = text.partition(" ")
-            if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(),
-                                                                  token.encode()):
+            given = bearer(value.decode() if isinstance(value, bytes) else value)
+            if given is not None and matches(given, token):
                 return True
     return False
 

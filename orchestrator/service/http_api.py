@@ -11,7 +11,6 @@ web page (browsers cannot add headers to ``<video>`` or ``EventSource`` requests
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import re
@@ -32,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from orchestrator.errors import InputError
 from orchestrator.service import rest_schema as rest
+from orchestrator.service.auth import bearer, matches
 from orchestrator.service.health import TritonHealth
 from orchestrator.service.jobs_api import JobsApi, pb
 from orchestrator.store.jobs import UnknownJobError
@@ -116,10 +116,10 @@ def create_app(api: JobsApi, triton: TritonHealth, *, uploads_dir: Path,
     def require_token(request: Request) -> None:
         if token is None:
             return
-        scheme, _, given = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer":
-            given = request.cookies.get(COOKIE, "")
-        if not hmac.compare_digest(given.strip().encode(), token.encode()):
+        given = bearer(request.headers.get("authorization", ""))
+        if given is None:
+            given = request.cookies.get(COOKIE, "").strip()
+        if not matches(given, token):
             raise HTTPException(401, "missing or wrong API token",
                                 headers={"WWW-Authenticate": "Bearer"})
 
@@ -154,7 +154,7 @@ def create_app(api: JobsApi, triton: TritonHealth, *, uploads_dir: Path,
     @app.post("/v1/session", tags=["auth"], status_code=204,
               summary="Check a token and keep it in an HttpOnly cookie (the web page).")
     async def login(body: SessionRequest, request: Request) -> Response:
-        if token is not None and not hmac.compare_digest(body.token.encode(), token.encode()):
+        if token is not None and not matches(body.token, token):
             raise HTTPException(401, "wrong API token")
         response = Response(status_code=204)
         response.set_cookie(COOKIE, body.token, httponly=True, samesite="strict",
@@ -185,15 +185,15 @@ def create_app(api: JobsApi, triton: TritonHealth, *, uploads_dir: Path,
             raise HTTPException(400, f"options: {exc}") from None
         folder = uploads_dir / uuid.uuid4().hex
         path = folder / safe_filename(file.filename)
-        created = False
+        created, size = False, 0
         try:
-            await asyncio.to_thread(_save, file, path)
+            size = await asyncio.to_thread(_save, file, path)
             job, created = await api.submit(pb.SubmitRequest(
                 source=str(path), options=run, request_id=request_id))
         finally:
             if not created:  # refused, or the request id named an earlier job
                 shutil.rmtree(folder, ignore_errors=True)
-        log.info("upload %s: %d bytes", path.name, path.stat().st_size if created else 0,
+        log.info("upload %s: %d bytes%s", path.name, size, "" if created else " (earlier job)",
                  extra={"job": job.id})
         return rest.to_json(job)
 
@@ -239,11 +239,13 @@ def create_app(api: JobsApi, triton: TritonHealth, *, uploads_dir: Path,
     return app
 
 
-def _save(file: UploadFile, path: Path) -> None:
+def _save(file: UploadFile, path: Path) -> int:
+    """Copy the upload to ``path``; returns its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     file.file.seek(0)
     with path.open("wb") as out:
         shutil.copyfileobj(file.file, out, length=1 << 20)
+        return out.tell()
 
 
 async def _sse(events: AsyncIterator[Any | None]) -> AsyncIterator[str]:
