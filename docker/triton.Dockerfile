@@ -22,8 +22,10 @@ COPY --from=onnxruntime-backend /opt/tritonserver/backends/onnxruntime \
      /opt/tritonserver/backends/onnxruntime
 # The whisper model's runtime (python backend), pinned like pyproject.toml.
 RUN pip install --no-cache-dir "faster-whisper==1.2.1" "ctranslate2==4.6.0" "av==15.1.0"
-# The snapclip package (its backends/ are imported by the python models, and `snapclip
-# models fetch` fills the model volume in the chart's init container).
+# The snapclip package: the python models import orchestrator/backends/, which imports only
+# orchestrator/contracts/ (the import-linter contract `backends` in pyproject.toml), so it is
+# installed without the orchestrator's dependencies; the four below are for `snapclip models
+# fetch`, which fills the model volume in the chart's init container.
 COPY pyproject.toml README.md /opt/snapclip/src/
 COPY orchestrator /opt/snapclip/src/orchestrator
 RUN pip install --no-cache-dir --no-deps --ignore-requires-python /opt/snapclip/src \

@@ -25,9 +25,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from orchestrator.errors import InputError, SnapclipError
 
 if TYPE_CHECKING:
-    from orchestrator.ingest import Source
-    from orchestrator.manifest import Weights
-    from orchestrator.pipeline import RunResult
+    from orchestrator.pipeline.ingest import Source
+    from orchestrator.pipeline.manifest import Weights
+    from orchestrator.pipeline.run import RunResult
 
 # What `snapclip run` needs from a local server.
 SERVED_MODELS = ["whisper", "llm", "clip_image", "clip_image_encoder", "clip_text",
@@ -72,7 +72,7 @@ def _triton_endpoint(url: str | None, models: list[str], repository: Path | None
     if url:
         yield url
         return
-    from orchestrator.triton_local import LocalTriton
+    from orchestrator.serving.local import LocalTriton
 
     with err.status("Starting local Triton (CPU profile)…"):
         server = LocalTriton(models=models, repository=repository)
@@ -125,7 +125,7 @@ def _parse_weights(text: str) -> Weights:
     """``text=0.6,vision=0.4,...`` over the defaults."""
     from dataclasses import fields, replace
 
-    from orchestrator.manifest import Weights
+    from orchestrator.pipeline.manifest import Weights
 
     names = {f.name for f in fields(Weights)}
     values: dict[str, float] = {}
@@ -184,11 +184,10 @@ def run(
         help="Model repository (served locally, and read for model metadata).")] = None,
 ) -> None:
     """Find the best moments of SOURCE and render them as captioned short clips."""
-    from orchestrator.download import UrlPolicy
-    from orchestrator.ingest import open_source
-    from orchestrator.pipeline import RunOptions
-    from orchestrator.pipeline import run as run_pipeline
-    from orchestrator.triton_client import TritonModels
+    from orchestrator.pipeline.ingest import UrlPolicy, open_source
+    from orchestrator.pipeline.run import RunOptions
+    from orchestrator.pipeline.run import run as run_pipeline
+    from orchestrator.serving.client import TritonModels
 
     repository = _local_repository(model_repository)
     name = Path(urlparse(source).path).stem or "clips"
@@ -249,8 +248,8 @@ def serve(
                           ] = "json",
 ) -> None:
     """Run the highlight pipeline as a service: gRPC, REST + web page, Prometheus metrics."""
-    from orchestrator.download import UrlPolicy
     from orchestrator.paths import state_dir
+    from orchestrator.pipeline.ingest import UrlPolicy
     from orchestrator.service import logs
     from orchestrator.service.runner import RunnerConfig
     from orchestrator.service.server import Endpoints, ServiceConfig, run_service, uploads_dir
@@ -327,7 +326,7 @@ def eval_command(
 
     from orchestrator.evaluation import dataset as data
     from orchestrator.evaluation import evaluate, runner
-    from orchestrator.pipeline import RunOptions
+    from orchestrator.pipeline.run import RunOptions
 
     try:
         ks = sorted({int(v) for v in k.split(",") if v.strip()})
@@ -398,7 +397,7 @@ def triton(
         help="Load only this model (repeatable). Default: every model.")] = None,
 ) -> None:
     """Run the local Triton server in the foreground until Ctrl-C."""
-    from orchestrator.triton_local import LocalTriton
+    from orchestrator.serving.local import LocalTriton
 
     server = LocalTriton(models=model or None, model_config_name=profile, http_port=http_port,
                          grpc_port=grpc_port, metrics_port=metrics_port)
@@ -436,8 +435,8 @@ def models_fetch(
                                 ] = None,
 ) -> None:
     """Put the weights of every version a profile serves into the model repository."""
-    from orchestrator.models_fetch import fetch
     from orchestrator.paths import model_repository as resolve
+    from orchestrator.serving.fetch import fetch
 
     repository = resolve(model_repository)
     for result in fetch(repository, profile, force=force):
@@ -453,7 +452,8 @@ def sample(
 ) -> None:
     """Synthesize a ~2 min sample talk (espeak-ng narration over ffmpeg test pictures: several
     calm topics and one plainly exciting stretch)."""
-    from orchestrator.synth import SynthError, make_sample_video
+    from orchestrator.synth.tools import SynthError
+    from orchestrator.synth.video import make_sample_video
 
     try:
         make_sample_video(out)

@@ -21,12 +21,13 @@ from pathlib import Path
 import av
 import numpy as np
 
-from orchestrator import perf
-from orchestrator.backends.clip_inputs import ClipMetadata, preprocess_frame
-from orchestrator.contracts import CLIP_METADATA
+from orchestrator.backends.clip_inputs import preprocess_frame
+from orchestrator.contracts.clip import CLIP_METADATA, ClipMetadata
 from orchestrator.paths import model_repository
-from orchestrator.synth import make_video, speak
-from orchestrator.triton_local import LocalTriton
+from orchestrator.serving import perf
+from orchestrator.serving.local import LocalTriton
+from orchestrator.synth.speech import speak
+from orchestrator.synth.video import make_video
 
 
 def real_frames(folder: Path, count: int) -> list[np.ndarray]:

@@ -17,13 +17,13 @@ import random
 import statistics
 import time
 
-from orchestrator.moments import MomentsSettings, find_moments
-from orchestrator.moments_prompt import PromptBuilder
+from orchestrator.contracts.transcript import Segment, Transcript, Word
 from orchestrator.paths import model_repository
-from orchestrator.synth import SAMPLE_TALK
-from orchestrator.transcript import Segment, Transcript, Word
-from orchestrator.triton_client import TritonModels
-from orchestrator.triton_local import LocalTriton
+from orchestrator.pipeline.text.llm import MomentsSettings, find_moments
+from orchestrator.pipeline.text.prompt import PromptBuilder
+from orchestrator.serving.client import TritonModels
+from orchestrator.serving.local import LocalTriton
+from orchestrator.synth.video import SAMPLE_TALK
 
 QUESTIONS = ["Summarize why microphone placement matters.", "Write a catchy video title.",
              "List three tips for better audio.", "Explain what a hook is in a short video."]

@@ -23,14 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from orchestrator import asr
-from orchestrator.audio import decode_audio, speech_chunks
-from orchestrator.ingest import probe
 from orchestrator.paths import model_repository
-from orchestrator.pipeline import RunOptions, run
-from orchestrator.synth import SAMPLE_SEGMENTS, make_sample_video
-from orchestrator.triton_client import TritonModels
-from orchestrator.triton_local import LocalTriton
+from orchestrator.pipeline import asr
+from orchestrator.pipeline.audio import decode_audio, speech_chunks
+from orchestrator.pipeline.ingest import probe
+from orchestrator.pipeline.run import RunOptions, run
+from orchestrator.serving.client import TritonModels
+from orchestrator.serving.local import LocalTriton
+from orchestrator.synth.video import SAMPLE_SEGMENTS, make_sample_video
 
 MODELS = ["whisper", "llm", "clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder"]
 

@@ -25,15 +25,16 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestrator import asr
-from orchestrator.audio import decode_audio, speech_chunks
-from orchestrator.contracts import WHISPER_SAMPLE_RATE
-from orchestrator.models_fetch import PROFILES, weights_dir
+from orchestrator.contracts.models import WHISPER_SAMPLE_RATE
+from orchestrator.evaluation.wer import word_error_rate as wer
 from orchestrator.paths import model_repository
-from orchestrator.synth import SAMPLE_TALK, speak
-from orchestrator.triton_client import TritonModels
-from orchestrator.triton_local import LocalTriton
-from orchestrator.wer import word_error_rate as wer
+from orchestrator.pipeline import asr
+from orchestrator.pipeline.audio import decode_audio, speech_chunks
+from orchestrator.serving.client import TritonModels
+from orchestrator.serving.fetch import PROFILES, weights_dir
+from orchestrator.serving.local import LocalTriton
+from orchestrator.synth.speech import speak
+from orchestrator.synth.video import SAMPLE_TALK
 
 EXTRA = (
     "Our new camera records sharp video even in very low light. "

@@ -8,7 +8,7 @@ For MODEL/PRETRAINED (default ViT-B-32 / laion2b_s34b_b79k; ``--pretrained none`
 weights, for machines without internet) it:
 
 1. exports each tower wrapped so the graph returns L2-normalized embeddings, opset >= 17, with a
-   dynamic batch axis, input/output names from ``orchestrator/contracts.py``;
+   dynamic batch axis, input/output names from ``orchestrator/contracts/models.py``;
 2. checks ONNX against torch on the same inputs (max abs difference <= ``--tolerance``, 1e-4)
    and the serving side's preprocessing and tokenizer against open_clip's own, and refuses to
    write anything that fails;
@@ -36,15 +36,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # contracts and the serving side's input code: stdlib + numpy
 
-from orchestrator.backends.clip_inputs import (  # noqa: E402
-    ClipMetadata,
-    TextTokens,
-    preprocess_frame,
-)
-from orchestrator.contracts import (  # noqa: E402
+from orchestrator.backends.clip_inputs import TextTokens, preprocess_frame  # noqa: E402
+from orchestrator.contracts.clip import CLIP_METADATA, ClipMetadata  # noqa: E402
+from orchestrator.contracts.models import (  # noqa: E402
     CLIP_IMAGE,
     CLIP_IMAGE_ENCODER,
-    CLIP_METADATA,
     CLIP_TEXT,
     CLIP_TEXT_ENCODER,
 )

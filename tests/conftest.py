@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from orchestrator.models_fetch import PROFILES, is_current
 from orchestrator.paths import model_repository
-from orchestrator.triton_local import LocalTriton
+from orchestrator.serving.fetch import PROFILES, is_current
+from orchestrator.serving.local import LocalTriton
 
 SERVED_MODELS = ["whisper", "clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder",
                  "llm"]

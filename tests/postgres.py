@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from orchestrator.triton_local import free_port
+from orchestrator.serving.local import free_port
 
 
 def _binary(name: str) -> str:

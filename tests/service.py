@@ -12,7 +12,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.synth import make_video, speak
+from orchestrator.synth.speech import speak
+from orchestrator.synth.video import make_video
 from tests.support import SENTENCES, SNAPCLIP
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestrator.synth import SpokenText, speak_with_onsets
-from orchestrator.wer import normalize_words, word_error_rate
+from orchestrator.evaluation.wer import normalize_words, word_error_rate
+from orchestrator.synth.speech import SpokenText, speak_with_onsets
 
 __all__ = ["SENTENCES", "SNAPCLIP", "assert_one_line_error", "ffprobe", "metric_value",
            "normalize_words", "silence", "snapclip", "spoken", "word_error_rate"]

@@ -16,11 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from orchestrator.backends.args import parameters, version_dir
-from orchestrator.backends.clip_inputs import ClipMetadata, TextTokens, preprocess_frame
-from orchestrator.contracts import (
+from orchestrator.backends.clip_inputs import TextTokens, preprocess_frame
+from orchestrator.contracts.clip import CLIP_METADATA, ClipMetadata
+from orchestrator.contracts.models import (
     CLIP_IMAGE,
     CLIP_IMAGE_ENCODER,
-    CLIP_METADATA,
     CLIP_TEXT,
     CLIP_TEXT_ENCODER,
     ModelContract,

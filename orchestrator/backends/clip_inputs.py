@@ -9,36 +9,13 @@ open_clip itself before it accepts an export.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from orchestrator.contracts.clip import ClipMetadata
+
 MAX_SIDE = 8192  # larger frames are refused rather than resized (a 4K frame is 3840 wide)
-
-
-@dataclass(frozen=True)
-class ClipMetadata:
-    """What the serving side needs to know about one exported open_clip model."""
-
-    model: str
-    pretrained: str
-    real_weights: bool
-    embedding_size: int
-    image_size: int
-    mean: tuple[float, float, float]
-    std: tuple[float, float, float]
-    context_length: int
-    sot_token: int
-    eot_token: int
-
-    @classmethod
-    def load(cls, path: Path) -> ClipMetadata:
-        data = json.loads(path.read_text())
-        fields = {k: data[k] for k in cls.__dataclass_fields__}
-        fields["mean"], fields["std"] = tuple(fields["mean"]), tuple(fields["std"])
-        return cls(**fields)
 
 
 def check_frame(frame: np.ndarray) -> np.ndarray:

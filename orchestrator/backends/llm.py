@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from orchestrator.backends.args import version_dir
-from orchestrator.contracts import LLM
+from orchestrator.contracts.models import LLM
 
 locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
 for _stream in (sys.stdout, sys.stderr):

@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from orchestrator.backends.args import parameters, version_dir
-from orchestrator.contracts import CONTRACTS
+from orchestrator.contracts.models import CONTRACTS
 
 
 class TritonPythonModel:

@@ -1,6 +1,6 @@
 """Triton python-backend model ``whisper``: speech to text with word timestamps.
 
-Contract (``orchestrator.contracts.WHISPER``): ``AUDIO`` FP32 [-1] holds 16 kHz mono samples,
+Contract (``orchestrator.contracts.models.WHISPER``): ``AUDIO`` FP32 [-1] holds 16 kHz mono samples,
 at most 30 s; optional ``LANGUAGE`` BYTES [1] is an ISO 639-1 code; ``TRANSCRIPT`` BYTES [1] is
 ``ChunkTranscript`` JSON with times relative to the chunk.
 
@@ -23,7 +23,7 @@ import numpy as np
 
 from orchestrator.backends.args import parameters, version_dir
 from orchestrator.backends.whisper_batch import ChunkRequest, DecodeOptions, WhisperBatchTranscriber
-from orchestrator.contracts import WHISPER, WHISPER_MAX_CHUNK_S, WHISPER_MAX_SAMPLES
+from orchestrator.contracts.models import WHISPER, WHISPER_MAX_CHUNK_S, WHISPER_MAX_SAMPLES
 
 _AUDIO = WHISPER.input("AUDIO").name
 _LANGUAGE = WHISPER.input("LANGUAGE").name

@@ -25,7 +25,7 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
-from orchestrator.transcript import ChunkTranscript, Segment, Word
+from orchestrator.contracts.transcript import ChunkTranscript, Segment, Word
 
 # faster-whisper's own thresholds for "this window is silence" (transcribe.generate_segments).
 _NO_SPEECH_THRESHOLD = 0.6

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from orchestrator.download import QuietLogger, error_text, heatmap_of
 from orchestrator.errors import InputError, SnapclipError
+from orchestrator.pipeline.ingest.download import QuietLogger, error_text, heatmap_of
 
 
 class CollectError(SnapclipError):

@@ -19,7 +19,7 @@ from orchestrator.evaluation import metrics
 from orchestrator.evaluation.baselines import even_clips, random_clips
 from orchestrator.evaluation.dataset import Entry
 from orchestrator.evaluation.metrics import Span
-from orchestrator.manifest import Manifest
+from orchestrator.pipeline.manifest import Manifest
 
 METHODS = ("snapclip", "random", "even")
 

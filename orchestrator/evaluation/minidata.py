@@ -1,7 +1,7 @@
 """The mini dataset: short synthesized talks whose "Most Replayed" peak is a planted segment.
 
 Each talk joins a few of the sample's calm topics and its one plainly exciting stretch (faster,
-louder, higher speech over a moving picture; ``orchestrator.synth``), at the start, middle or
+louder, higher speech over a moving picture; ``orchestrator.synth.speech``), at the start, middle or
 end. Its heatmap, in yt-dlp's format, rises over the exciting stretch to a peak in its middle
 and stays low and gently uneven elsewhere - what viewers replaying that stretch would leave.
 The videos are generated (deterministic for one espeak-ng version); ``eval/mini/dataset.jsonl``
@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.synth import SAMPLE_SEGMENTS, make_talk
+from orchestrator.synth.video import SAMPLE_SEGMENTS, make_talk
 
 BINS = 100  # yt-dlp's heatmaps have 100 bins
 

@@ -14,10 +14,10 @@ import jsonschema
 
 from orchestrator.errors import InputError, ModelServerError, SnapclipError
 from orchestrator.evaluation.dataset import Entry
-from orchestrator.ingest import open_source
-from orchestrator.manifest import Manifest
-from orchestrator.pipeline import Reporter, RunOptions, run
-from orchestrator.triton_client import TritonModels
+from orchestrator.pipeline.ingest import open_source
+from orchestrator.pipeline.manifest import Manifest
+from orchestrator.pipeline.run import Reporter, RunOptions, run
+from orchestrator.serving.client import TritonModels
 
 
 def manifest_path(manifests: Path, entry: Entry) -> Path:

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from orchestrator.errors import SnapclipError
-from orchestrator.triton_client import TritonModels
+from orchestrator.serving.client import TritonModels
 
 log = logging.getLogger("snapclip.health")
 

@@ -27,14 +27,13 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from orchestrator.download import UrlPolicy
 from orchestrator.errors import SnapclipError
-from orchestrator.ingest import open_source
-from orchestrator.pipeline import Resume, RunOptions, run
+from orchestrator.pipeline.ingest import UrlPolicy, open_source
+from orchestrator.pipeline.run import Resume, RunOptions, run
 from orchestrator.service.logs import job_id_var
 from orchestrator.service.metrics import ServiceMetrics
+from orchestrator.serving.client import TritonModels
 from orchestrator.store import Job, JobState, JobStore
-from orchestrator.triton_client import TritonModels
 
 log = logging.getLogger("snapclip.service")
 

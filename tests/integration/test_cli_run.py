@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from orchestrator.contracts import WHISPER_SAMPLE_RATE as SR
-from orchestrator.synth import make_video, speak
-from orchestrator.triton_local import free_port
+from orchestrator.contracts.models import WHISPER_SAMPLE_RATE as SR
+from orchestrator.serving.local import free_port
+from orchestrator.synth.speech import speak
+from orchestrator.synth.video import make_video
 from tests.support import SENTENCES, assert_one_line_error, ffprobe, snapclip, word_error_rate
 
 pytestmark = pytest.mark.integration

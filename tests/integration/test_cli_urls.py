@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.synth import make_video, speak
-from orchestrator.triton_local import free_port
+from orchestrator.serving.local import free_port
+from orchestrator.synth.speech import speak
+from orchestrator.synth.video import make_video
 from tests.support import SENTENCES, assert_one_line_error, ffprobe, snapclip
 
 pytestmark = pytest.mark.integration

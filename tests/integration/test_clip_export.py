@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.contracts import CLIP_METADATA
-from orchestrator.models_fetch import CLIP_FOLDERS, export_python
+from orchestrator.contracts.clip import CLIP_METADATA
 from orchestrator.paths import REPO_ROOT, model_repository
+from orchestrator.serving.fetch import CLIP_FOLDERS, export_python
 
 pytestmark = pytest.mark.integration
 SCRIPT = REPO_ROOT / "scripts" / "export_clip_onnx.py"

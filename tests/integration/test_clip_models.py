@@ -10,7 +10,7 @@ import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from orchestrator.triton_local import LocalTriton
+from orchestrator.serving.local import LocalTriton
 from tests.support import metric_value
 
 pytestmark = pytest.mark.integration

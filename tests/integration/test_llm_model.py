@@ -10,12 +10,13 @@ import httpx
 import jsonschema
 import pytest
 
-from orchestrator.moments import MomentsSettings, MomentsStream, find_moments
-from orchestrator.moments_prompt import PromptBuilder, Sentence, moments_schema
+from orchestrator.contracts.transcript import Segment, Transcript, Word
 from orchestrator.paths import model_repository
-from orchestrator.transcript import Segment, Transcript, Word
-from orchestrator.triton_client import ModelRequestError, TritonModels
-from orchestrator.triton_local import LocalTriton
+from orchestrator.pipeline.text.llm import MomentsSettings, MomentsStream, find_moments
+from orchestrator.pipeline.text.prompt import PromptBuilder, moments_schema
+from orchestrator.pipeline.types import Sentence
+from orchestrator.serving.client import ModelRequestError, TritonModels
+from orchestrator.serving.local import LocalTriton
 from tests.support import metric_value
 
 pytestmark = pytest.mark.integration

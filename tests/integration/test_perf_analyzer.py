@@ -8,8 +8,9 @@ import av
 import numpy as np
 import pytest
 
-from orchestrator import perf
-from orchestrator.synth import make_video, speak
+from orchestrator.serving import perf
+from orchestrator.synth.speech import speak
+from orchestrator.synth.video import make_video
 
 pytestmark = pytest.mark.integration
 

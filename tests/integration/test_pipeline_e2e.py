@@ -13,7 +13,7 @@ import pycmx
 import pytest
 
 from orchestrator.paths import REPO_ROOT
-from orchestrator.synth import make_sample_video
+from orchestrator.synth.video import make_sample_video
 from tests.support import ffprobe, snapclip
 
 pytestmark = pytest.mark.integration

@@ -16,8 +16,8 @@ from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
 )
 
 from orchestrator.proto import load
+from orchestrator.serving.local import LocalTriton
 from orchestrator.store import JobState, JobStore
-from orchestrator.triton_local import LocalTriton
 from tests.service import Service, serving, short_talk, wait_for
 
 pytestmark = pytest.mark.integration

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from orchestrator.triton_local import SHM_DIR, LocalTriton, TritonStartError
+from orchestrator.serving.local import SHM_DIR, LocalTriton, TritonStartError
 
 pytestmark = pytest.mark.integration
 

@@ -11,9 +11,9 @@ import pytest
 import tritonclient.grpc as grpcclient
 from tritonclient.utils import InferenceServerException
 
-from orchestrator.contracts import WHISPER_SAMPLE_RATE
-from orchestrator.transcript import ChunkTranscript
-from orchestrator.triton_local import LocalTriton
+from orchestrator.contracts.models import WHISPER_SAMPLE_RATE
+from orchestrator.contracts.transcript import ChunkTranscript
+from orchestrator.serving.local import LocalTriton
 from tests.support import (
     SENTENCES,
     metric_value,

@@ -6,9 +6,9 @@ import itertools
 
 import numpy as np
 
-from orchestrator.audio import _merge, decode_audio, speech_chunks
-from orchestrator.contracts import WHISPER_SAMPLE_RATE as SR
-from orchestrator.synth import speak
+from orchestrator.contracts.models import WHISPER_SAMPLE_RATE as SR
+from orchestrator.pipeline.audio import _merge, decode_audio, speech_chunks
+from orchestrator.synth.speech import speak
 from tests.support import SENTENCES, silence, spoken
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import re
 
-from orchestrator.captions import caption_lines, clip_words, to_ass, to_srt
-from orchestrator.transcript import Word
+from orchestrator.contracts.transcript import Word
+from orchestrator.pipeline.render.captions import caption_lines, clip_words, to_ass, to_srt
 
 
 def words(start: float, texts: list[str], step: float = 0.4) -> list[Word]:

@@ -6,13 +6,12 @@ import numpy as np
 import pytest
 
 from orchestrator.backends.clip_inputs import (
-    ClipMetadata,
     TextTokens,
     check_frame,
     clean_text,
     preprocess_frame,
 )
-from orchestrator.contracts import CLIP_METADATA
+from orchestrator.contracts.clip import CLIP_METADATA, ClipMetadata
 from orchestrator.paths import model_repository
 
 META = ClipMetadata(model="ViT-B-32", pretrained="none", real_weights=False, embedding_size=512,

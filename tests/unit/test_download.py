@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.download import check_url, is_url
 from orchestrator.errors import InputError
+from orchestrator.pipeline.ingest.download import check_url, is_url
 
 
 def test_is_url():

@@ -6,7 +6,7 @@ import io
 
 import pycmx
 
-from orchestrator.edl import EdlClip, timecode, to_edl
+from orchestrator.pipeline.render.edl import EdlClip, timecode, to_edl
 
 
 def test_timecode():

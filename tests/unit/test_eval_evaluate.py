@@ -7,7 +7,7 @@ import math
 from orchestrator.evaluation.dataset import Entry
 from orchestrator.evaluation.evaluate import evaluate_video, markdown, table
 from orchestrator.evaluation.metrics import HeatBin
-from orchestrator.manifest import (
+from orchestrator.pipeline.manifest import (
     Clip,
     ClipScores,
     Manifest,

@@ -7,7 +7,7 @@ import dataclasses
 import jsonschema
 import pytest
 
-from orchestrator.manifest import (
+from orchestrator.pipeline.manifest import (
     SCHEMA,
     Clip,
     ClipScores,

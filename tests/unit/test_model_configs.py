@@ -8,7 +8,7 @@ import pytest
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
-from orchestrator.contracts import CONTRACTS
+from orchestrator.contracts.models import CONTRACTS
 from orchestrator.paths import model_repository
 
 REPOSITORY = model_repository()

@@ -10,8 +10,8 @@ from pathlib import Path
 import ctranslate2
 import pytest
 
-from orchestrator.models_fetch import PROFILES, RECORD, FetchError, fetch, fetch_version
 from orchestrator.paths import model_repository
+from orchestrator.serving.fetch import PROFILES, RECORD, FetchError, fetch, fetch_version
 from tests.support import SNAPCLIP
 
 

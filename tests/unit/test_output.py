@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.output import staged_directory
+from orchestrator.pipeline.output import staged_directory
 
 
 def test_staged_directory_replaces_target_only_on_success(tmp_path):

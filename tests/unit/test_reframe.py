@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from orchestrator.reframe import crop_filter, crop_geometry, smooth_path, subject_x
+from orchestrator.pipeline.reframe import crop_filter, crop_geometry, smooth_path, subject_x
 
 
 def test_salient_blob_on_the_right_is_the_subject():

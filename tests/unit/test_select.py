@@ -5,12 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from orchestrator.manifest import Weights
-from orchestrator.moments_prompt import Sentence
-from orchestrator.select import (
+from orchestrator.contracts.transcript import Word
+from orchestrator.pipeline.manifest import Weights
+from orchestrator.pipeline.select import (
     LEAD_IN_S,
     TAIL_S,
-    Candidate,
     SelectInput,
     fit_span,
     non_max_suppression,
@@ -18,7 +17,7 @@ from orchestrator.select import (
     score_candidates,
     select,
 )
-from orchestrator.transcript import Word
+from orchestrator.pipeline.types import Candidate, Sentence
 
 DEFAULT = Weights()
 

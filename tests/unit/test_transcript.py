@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from orchestrator.asr import AsrInput, TranscriptPrefix, chunk_inputs, merge
-from orchestrator.audio import AudioChunk
-from orchestrator.transcript import ChunkTranscript, Segment, Transcript, Word
+from orchestrator.contracts.transcript import ChunkTranscript, Segment, Transcript, Word
+from orchestrator.pipeline.asr import AsrInput, TranscriptPrefix, chunk_inputs, merge
+from orchestrator.pipeline.audio import AudioChunk
 
 
 def chunk_result(language: str, text: str, start: float) -> ChunkTranscript:

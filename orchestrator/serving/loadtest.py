@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from orchestrator import perf
 from orchestrator.errors import InputError, ModelServerError, SnapclipError
+from orchestrator.serving import perf
 
 MODELS = ("whisper", "clip_image", "clip_text", "llm")
 # What a local server must load for each swept model (clip_* call their encoders by BLS).
@@ -84,7 +84,7 @@ def run(settings: Settings) -> Path:
 
 @contextmanager
 def _local_triton(models: Sequence[str]) -> Iterator[str]:
-    from orchestrator.triton_local import LocalTriton
+    from orchestrator.serving.local import LocalTriton
 
     needed = sorted({m for model in models for m in NEEDS[model]})
     print(f"loadtest: starting the local Triton with {', '.join(needed)}", file=sys.stderr)
@@ -157,15 +157,14 @@ def _sweep(model: str, url: str, version: str, folder: Path, settings: Settings)
 
 def _payload(model: str, folder: Path, settings: Settings) -> tuple[Path, str]:
     """perf_analyzer input data for ``model`` and a one-line description of it."""
-    from orchestrator.synth import make_video, speak
+    from orchestrator.synth.speech import read_speech, speak
+    from orchestrator.synth.video import make_video
 
     path = folder / f"{model}.json"
     if model == "whisper":
-        from orchestrator.audio import decode_audio
-
         text = ("The quick brown fox jumps over the lazy dog near the river bank. Please "
                 "remember to water the garden every morning before work.")
-        audio = decode_audio(speak(text, folder / "speech.wav"))
+        audio = read_speech(speak(text, folder / "speech.wav"))
         chunk = audio[: 16_000 * 8].astype(np.float32)
         perf.write_steps(path, [{"AUDIO": chunk}])
         return path, f"{len(chunk) / 16_000:.1f} s of synthesized speech (16 kHz float32)"

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestrator.audio import AudioChunk
-from orchestrator.contracts import WHISPER
-from orchestrator.transcript import ChunkTranscript, Transcript
-from orchestrator.triton_client import TritonModels
+from orchestrator.contracts.models import WHISPER
+from orchestrator.contracts.transcript import ChunkTranscript, Transcript
+from orchestrator.pipeline.audio import AudioChunk
+from orchestrator.serving.client import TritonModels
 
 
 @dataclass(frozen=True)

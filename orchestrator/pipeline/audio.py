@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestrator.contracts import WHISPER_MAX_CHUNK_S, WHISPER_SAMPLE_RATE
+from orchestrator.contracts.models import WHISPER_MAX_CHUNK_S, WHISPER_SAMPLE_RATE
 
 
 def decode_audio(path: Path | str) -> np.ndarray:

@@ -57,7 +57,7 @@ WHISPER = ModelContract(
         TensorSpec("LANGUAGE", "BYTES", (1,), optional=True),
     ),
     # JSON {language, segments:[{start,end,text,words:[{start,end,word,probability}]}]},
-    # times relative to the chunk; see orchestrator.transcript.ChunkTranscript.
+    # times relative to the chunk; see orchestrator.contracts.transcript.ChunkTranscript.
     outputs=(TensorSpec("TRANSCRIPT", "BYTES", (1,)),),
     batched=True,
 )
@@ -67,7 +67,6 @@ WHISPER = ModelContract(
 # and call the exported ONNX towers, clip_image_encoder / clip_text_encoder, through BLS; the
 # encoders are internal (the orchestrator never calls them) but their tensor names are the
 # names export_clip_onnx.py gives the ONNX graphs, so they are defined here too.
-CLIP_METADATA = "clip.json"  # written by scripts/export_clip_onnx.py into each version folder
 
 CLIP_IMAGE = ModelContract(
     name="clip_image",

@@ -1,6 +1,6 @@
 """Asking the ``llm`` model for candidate moments: schema, chunking, prompts, validation.
 
-The transcript is cut into sentences (from word timestamps), packed into chunks that fit the
+The transcript's sentences (``sentences``, from word timestamps) are packed into chunks that fit the
 model's context with a few sentences of overlap, and each chunk becomes one chat prompt built
 with the served model's own chat template. The answer is JSON constrained by ``moments_schema``
 (vLLM structured outputs), so it always parses; what it says is still checked: a moment must lie
@@ -15,12 +15,10 @@ import json
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.transcript import Transcript, Word
-
-SENTENCE_ENDS = (".", "!", "?", "…")
+from orchestrator.pipeline.types import Sentence
 
 
 def moments_schema(max_moments: int = 5) -> dict[str, Any]:
@@ -45,14 +43,6 @@ def moments_schema(max_moments: int = 5) -> dict[str, Any]:
         "required": ["moments"],
         "additionalProperties": False,
     }
-
-
-@dataclass(frozen=True)
-class Sentence:
-    start_s: float
-    end_s: float
-    text: str
-    words: tuple[Word, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,28 +76,6 @@ class Moment:
     @property
     def duration_s(self) -> float:
         return self.end_s - self.start_s
-
-
-def sentences(transcript: Transcript) -> list[Sentence]:
-    """Split the transcript into sentences at sentence-ending punctuation, timed by its words."""
-    out: list[Sentence] = []
-    words: list[Word] = []
-    for segment in transcript.segments:
-        for word in segment.words:
-            words.append(word)
-            if word.word.rstrip("\"')]").endswith(SENTENCE_ENDS):
-                out.append(_sentence(words))
-                words = []
-        if not segment.words and segment.text.strip():
-            out.append(Sentence(segment.start, segment.end, segment.text.strip()))
-    if words:
-        out.append(_sentence(words))
-    return out
-
-
-def _sentence(words: list[Word]) -> Sentence:
-    return Sentence(words[0].start, words[-1].end, " ".join(w.word for w in words),
-                    tuple(words))
 
 
 class SentencePacker:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from orchestrator.contracts import WHISPER_SAMPLE_RATE as SR
-from orchestrator.moments_prompt import Sentence
-from orchestrator.transcript_scoring import transcript_candidates
+from orchestrator.contracts.models import WHISPER_SAMPLE_RATE as SR
+from orchestrator.pipeline.text.fallback import transcript_candidates
+from orchestrator.pipeline.types import Sentence
 
 
 def test_exciting_stretch_ranks_first():

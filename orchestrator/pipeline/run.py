@@ -25,14 +25,13 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from orchestrator import asr, captions, vision
-from orchestrator.audio import decode_audio, speech_chunks
-from orchestrator.contracts import CLIP_IMAGE, CLIP_TEXT, LLM, WHISPER
-from orchestrator.edl import EdlClip, to_edl
+from orchestrator.contracts.models import CLIP_IMAGE, CLIP_TEXT, LLM, WHISPER
+from orchestrator.contracts.transcript import Transcript
 from orchestrator.errors import InputError
-from orchestrator.ingest import Source
-from orchestrator.manifest import (
-    Clip,
+from orchestrator.pipeline import asr, vision
+from orchestrator.pipeline.audio import decode_audio, speech_chunks
+from orchestrator.pipeline.ingest import Source
+from orchestrator.pipeline.manifest import (
     Manifest,
     ModelRef,
     ScoreCurve,
@@ -40,15 +39,12 @@ from orchestrator.manifest import (
     SourceInfo,
     Weights,
 )
-from orchestrator.moments_prompt import sentences
-from orchestrator.output import staged_directory
-from orchestrator.reframe import ASPECTS, smooth_path
-from orchestrator.render import RenderJob, crop_keyframes, render_clip
-from orchestrator.select import SelectInput, SelectResult, fit_candidates, select
-from orchestrator.text_signal import TextSignal, TextSignalInput, TextSignalStage
-from orchestrator.timeline import draw_timeline
-from orchestrator.transcript import Transcript
-from orchestrator.triton_client import TritonModels
+from orchestrator.pipeline.output import staged_directory
+from orchestrator.pipeline.reframe import ASPECTS
+from orchestrator.pipeline.render import RenderInput, render_clips, write_extras
+from orchestrator.pipeline.select import SelectInput, fit_candidates, select
+from orchestrator.pipeline.text import TextSignal, TextSignalInput, TextSignalStage, sentences
+from orchestrator.serving.client import TritonModels
 
 T = TypeVar("T")
 
@@ -246,9 +242,14 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
                           max_len_s=options.max_len_s, aspect=options.aspect,
                           captions_burned=options.captions, notes=tuple(notes))
     with staged_directory(options.out) as staging:
-        clips = await clock.timed("render", _render(options, source, transcript, result,
-                                                    signals, staging, reporter))
-        _write_extras(staging, source, transcript, result, signals, clips)
+        rendering = RenderInput(source=source, transcript=transcript, selection=result,
+                                signals=signals, aspect=options.aspect,
+                                captions=options.captions)
+        clips = await clock.timed("render", render_clips(
+            rendering, staging, on_clip=lambda line: reporter.stage("render", line),
+            on_progress=lambda done, total: reporter.progress("render", done, total)))
+        write_extras(rendering, staging, clips)
+        _write_json(staging / "transcript.json", transcript.to_dict())
         manifest = Manifest(
             source=SourceInfo(uri=source.uri, title=source.title, duration_s=source.duration_s,
                               has_video=source.has_video, heatmap=source.heatmap),
@@ -294,53 +295,6 @@ async def _vision_plan(options: RunOptions, models: TritonModels, source: Source
             return False, ""
     return True, version
 
-
-async def _render(options: RunOptions, source: Source, transcript: Transcript,
-                  result: SelectResult, signals: vision.FrameSignals, folder: Path,
-                  reporter: Reporter) -> list[Clip]:
-    """Render every chosen clip with its captions into ``folder``; return manifest entries."""
-    out_w, out_h = ASPECTS[options.aspect]
-    centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
-    words = transcript.words
-    clips = []
-    for rank, item in enumerate(result.chosen, 1):
-        c = item.candidate
-        stem = f"clip_{rank:02d}"
-        lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
-                                       c.end_s - c.start_s)
-        (folder / f"{stem}.srt").write_text(captions.to_srt(lines), encoding="utf-8")
-        ass = None
-        if options.captions:
-            ass = folder / f".{stem}.ass"
-            ass.write_text(captions.to_ass(lines, out_w, out_h), encoding="utf-8")
-        reporter.stage("render", f"{stem}.mp4  {c.start_s:.1f}-{c.end_s:.1f} s  {c.title}")
-        await asyncio.to_thread(render_clip, RenderJob(
-            source=source.path, out=folder / f"{stem}.mp4", start_s=c.start_s, end_s=c.end_s,
-            aspect=options.aspect, has_video=source.has_video,
-            source_size=(source.width, source.height), fps=source.fps,
-            crop_keyframes=crop_keyframes(signals.times_s.tolist(), centres.tolist(),
-                                          c.start_s, c.end_s),
-            ass=ass))
-        if ass:
-            ass.unlink()
-        reporter.progress("render", rank, len(result.chosen))
-        clips.append(Clip(rank=rank, start_s=c.start_s, end_s=c.end_s, score=item.score,
-                          scores=item.scores, origin=c.origin, title=c.title, hook=c.hook,
-                          reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt"))
-    return clips
-
-
-def _write_extras(folder: Path, source: Source, transcript: Transcript, result: SelectResult,
-                  signals: vision.FrameSignals, clips: list[Clip]) -> None:
-    _write_json(folder / "transcript.json", transcript.to_dict())
-    draw_timeline(folder / "timeline.png", times_s=result.curve_times_s, fused=result.curve,
-                  change_times_s=signals.times_s, change=signals.change,
-                  clips=[(c.start_s, c.end_s, c.title) for c in clips],
-                  duration_s=source.duration_s, title=source.title)
-    edl = to_edl(source.title, source.path.name if source.uri == str(source.path) else
-                 source.uri, [EdlClip(c.start_s, c.end_s, f"#{c.rank} {c.title}") for c in clips],
-                 source.fps)
-    (folder / "clips.edl").write_text(edl, encoding="utf-8")
 
 
 def _write_json(path: Path, data: object) -> None:

@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from orchestrator import download
 from orchestrator.errors import InputError
+from orchestrator.pipeline.ingest import download
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestrator.contracts import CLIP_IMAGE, CLIP_METADATA, CLIP_TEXT
-from orchestrator.frames import sample_frames, visual_change
-from orchestrator.reframe import subject_x
-from orchestrator.triton_client import TritonModels
+from orchestrator.contracts.clip import CLIP_METADATA, ClipMetadata
+from orchestrator.contracts.models import CLIP_IMAGE, CLIP_TEXT
+from orchestrator.pipeline.reframe import subject_x
+from orchestrator.pipeline.vision.frames import sample_frames, visual_change
+from orchestrator.serving.client import TritonModels
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,6 @@ def clip_weights_are_real(repository: Path | None, version: str) -> bool | None:
     The export writes ``clip.json`` (with ``real_weights``) into every CLIP model folder of the
     version; only a local model repository can be read (a remote Triton's cannot).
     """
-    from orchestrator.backends.clip_inputs import ClipMetadata
-
     meta = repository / CLIP_IMAGE.name / version / CLIP_METADATA if repository else None
     return ClipMetadata.load(meta).real_weights if meta and meta.is_file() else None
 

@@ -16,7 +16,7 @@ import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
-from orchestrator.contracts import LLM, ModelContract
+from orchestrator.contracts.models import LLM, ModelContract
 from orchestrator.errors import ModelServerError, SnapclipError
 
 _UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED")

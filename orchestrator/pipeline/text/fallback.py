@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from orchestrator.contracts import WHISPER_SAMPLE_RATE
-from orchestrator.moments_prompt import Sentence
-from orchestrator.select import Candidate, normalize
+from orchestrator.contracts.models import WHISPER_SAMPLE_RATE
+from orchestrator.pipeline.select import normalize
+from orchestrator.pipeline.types import Candidate, Sentence
 
 INTENSITY_WORDS = frozenset((
     "amazing", "awesome", "best", "biggest", "crazy", "huge", "incredible", "insane", "secret",

@@ -24,26 +24,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from orchestrator.manifest import ClipScores, Weights
-from orchestrator.moments_prompt import Sentence
+from orchestrator.pipeline.manifest import ClipScores, Weights
+from orchestrator.pipeline.types import Candidate, Sentence
 
 LEAD_IN_S = 0.15  # start a little before the first word ...
 TAIL_S = 0.4  # ... and end a little after the last, inside the silence around them
-
-
-@dataclass(frozen=True)
-class Candidate:
-    start_s: float
-    end_s: float
-    title: str
-    hook: str
-    reason: str
-    text_score: float  # raw: the llm's 0-100 score, or the fallback's score
-    origin: str  # "llm" or "transcript"
-
-    @property
-    def duration_s(self) -> float:
-        return self.end_s - self.start_s
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,8 @@
 ``TextSignalStage.start`` resolves the served ``llm`` version, its tokenizer and context, before
 ASR begins. While ASR runs, ``on_asr_result`` receives every chunk's transcript; once a prefix
 of the talk is complete, the transcript chunks inside it that can no longer change go to the
-``llm`` (``moments.MomentsStream``). ``finish`` sends the rest and adds the transcript-only
-windows (``transcript_scoring``): as fill-ins after the model's moments, or as the whole signal
+``llm`` (``llm.MomentsStream``). ``finish`` sends the rest and adds the transcript-only
+windows (``fallback``): as fill-ins after the model's moments, or as the whole signal
 when the model proposed nothing usable - which the manifest then records.
 """
 
@@ -19,15 +19,21 @@ from typing import Any
 
 import numpy as np
 
-from orchestrator import asr
-from orchestrator.contracts import LLM
-from orchestrator.manifest import ModelRef
-from orchestrator.moments import MomentsSettings, MomentsStream, answer_budget, served_llm_settings
-from orchestrator.moments_prompt import PromptBuilder, Sentence, sentences
-from orchestrator.select import Candidate
-from orchestrator.transcript import ChunkTranscript
-from orchestrator.transcript_scoring import transcript_candidates
-from orchestrator.triton_client import ModelRequestError, TritonModels
+from orchestrator.contracts.models import LLM
+from orchestrator.contracts.transcript import ChunkTranscript
+from orchestrator.pipeline import asr
+from orchestrator.pipeline.manifest import ModelRef
+from orchestrator.pipeline.text.fallback import transcript_candidates
+from orchestrator.pipeline.text.llm import (
+    MomentsSettings,
+    MomentsStream,
+    answer_budget,
+    served_llm_settings,
+)
+from orchestrator.pipeline.text.prompt import PromptBuilder
+from orchestrator.pipeline.text.sentences import sentences
+from orchestrator.pipeline.types import Candidate, Sentence
+from orchestrator.serving.client import ModelRequestError, TritonModels
 
 
 @dataclass(frozen=True)

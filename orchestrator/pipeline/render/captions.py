@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from orchestrator.transcript import Word
+from orchestrator.contracts.transcript import Word
 
 HOLD_S = 0.4
 MAX_CHARS = 26

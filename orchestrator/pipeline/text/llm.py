@@ -1,8 +1,8 @@
-"""Moments stage: transcript -> candidate moments from the ``llm`` model.
+"""Candidate moments from the ``llm`` model: transcript chunks in, validated moments out.
 
 Chunks of the transcript (sized to the model's context, with overlap) go to ``llm``, each with
 the moments JSON schema as a structured-outputs constraint; every answer is validated against
-its chunk and the answers are merged (see ``moments_prompt``). ``MomentsStream`` sends a chunk
+its chunk and the answers are merged (see ``prompt``). ``MomentsStream`` sends a chunk
 as soon as it is final - while the speech after it is still being transcribed - so the llm's
 work overlaps the ASR's; ``find_moments`` does the same for a finished transcript.
 """
@@ -15,20 +15,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.contracts import LLM
-from orchestrator.moments_prompt import (
+from orchestrator.contracts.models import LLM
+from orchestrator.contracts.transcript import Transcript
+from orchestrator.pipeline.text.prompt import (
     Moment,
     PromptBuilder,
-    Sentence,
     SentencePacker,
     TranscriptChunk,
     merge_moments,
     moments_schema,
     parse_moments,
-    sentences,
 )
-from orchestrator.transcript import Transcript
-from orchestrator.triton_client import TritonModels
+from orchestrator.pipeline.text.sentences import sentences
+from orchestrator.pipeline.types import Sentence
+from orchestrator.serving.client import TritonModels
 
 DEFAULT_CONTEXT_TOKENS = 4096  # when neither the user nor a model.json says
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import SnapclipError
-from orchestrator.reframe import ASPECTS, crop_filter, crop_geometry
+from orchestrator.pipeline.reframe import ASPECTS, crop_filter, crop_geometry
 
 BACKGROUND = "0x14181f"
 

@@ -8,19 +8,19 @@ import json
 import jsonschema
 import pytest
 
-from orchestrator.moments_prompt import (
+from orchestrator.contracts.transcript import Segment, Transcript, Word
+from orchestrator.paths import model_repository
+from orchestrator.pipeline.text.prompt import (
     Moment,
     PromptBuilder,
-    Sentence,
     TranscriptChunk,
     chunk_sentences,
     merge_moments,
     moments_schema,
     parse_moments,
-    sentences,
 )
-from orchestrator.paths import model_repository
-from orchestrator.transcript import Segment, Transcript, Word
+from orchestrator.pipeline.text.sentences import sentences
+from orchestrator.pipeline.types import Sentence
 
 
 def transcript() -> Transcript:

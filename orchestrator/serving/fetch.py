@@ -22,7 +22,7 @@ from pathlib import Path
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
-from orchestrator.contracts import CLIP_METADATA
+from orchestrator.contracts.clip import CLIP_METADATA
 from orchestrator.errors import SnapclipError
 from orchestrator.paths import REPO_ROOT
 
@@ -67,7 +67,7 @@ class ClipExport:
 
 @dataclass(frozen=True)
 class LlmBuild:
-    """CPU ``llm`` weights built by ``orchestrator.llm_weights`` in ``.venv-llm`` into
+    """CPU ``llm`` weights built by ``orchestrator.serving.llm_weights`` in ``.venv-llm`` into
     ``<version>/hf`` (the folder the version's model.json names)."""
 
     description: str
@@ -308,7 +308,8 @@ def _fetch_llm(repository: Path, item: VersionWeights, force: bool) -> FetchResu
         return FetchResult(item, target, fetched=False)
     staging = Path(tempfile.mkdtemp(prefix=f".{LLM_WEIGHTS}.partial-", dir=target.parent))
     try:
-        cmd = [str(llm_python()), "-m", "orchestrator.llm_weights", source.kind, str(staging)]
+        cmd = [str(llm_python()), "-m", "orchestrator.serving.llm_weights", source.kind,
+               str(staging)]
         if source.tokenizer_version is not None:
             tokenizer = repository / item.model / str(source.tokenizer_version) / LLM_WEIGHTS
             if not _llm_current(tokenizer):

@@ -1,24 +1,22 @@
-"""Synthesized media: speech from espeak-ng and video from ffmpeg's test sources.
+"""Video from ffmpeg's test sources: a picture under synthesized speech, and whole talks.
 
 snapclip makes its own sample video (``snapclip sample``) and its tests make all of their media,
 so nothing is downloaded: espeak-ng speaks a known text and ffmpeg's ``lavfi`` sources draw the
-picture. Word onsets are measured from the synthesized waveform itself (energy islands between
-the pauses espeak-ng inserts with ``-g``), not taken from the synthesizer, so tests compare
-recognised timings against the audio the model really heard.
+picture. ``make_talk`` builds a talk of topics, each over its own picture, and says where each
+topic lies, so tests and the evaluation's mini dataset know where they planted what.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from orchestrator.audio import decode_audio
-from orchestrator.contracts import WHISPER_SAMPLE_RATE
+from orchestrator.contracts.models import WHISPER_SAMPLE_RATE
+from orchestrator.synth.speech import read_speech, speak
+from orchestrator.synth.tools import require_tool, run_tool
 
 SAMPLE_TALK = (
     "Welcome back to the channel. Today we test three cheap microphones against one expensive "
@@ -35,92 +33,12 @@ SAMPLE_TALK = (
 )
 
 
-class SynthError(RuntimeError):
-    """espeak-ng or ffmpeg is missing or failed."""
-
-
-def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        raise SynthError(f"{tool} is not installed; run scripts/setup.sh (it installs ffmpeg and "
-                         "espeak-ng)")
-    return path
-
-
-def _run(cmd: list[str]) -> None:
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
-        raise SynthError(f"{Path(cmd[0]).name} failed: {' | '.join(tail)}")
-
-
-def speak(text: str, wav_path: Path, *, voice: str = "en-us", words_per_minute: int = 150,
-          word_gap_10ms: int = 0, amplitude: int = 100, pitch: int = 50) -> Path:
-    """Write ``text`` spoken by espeak-ng to ``wav_path`` (22.05 kHz mono WAV)."""
-    cmd = [_require("espeak-ng"), "-v", voice, "-s", str(words_per_minute), "-a",
-           str(amplitude), "-p", str(pitch), "-w", str(wav_path)]
-    if word_gap_10ms:
-        cmd += ["-g", str(word_gap_10ms)]
-    _run([*cmd, text])
-    return wav_path
-
-
-@dataclass(frozen=True)
-class SpokenText:
-    """16 kHz mono samples of a spoken text and the measured onset (seconds) of each word."""
-
-    text: str
-    audio: np.ndarray
-    onsets_s: tuple[float, ...]
-
-
-def sound_islands(audio: np.ndarray, *, sample_rate: int = WHISPER_SAMPLE_RATE,
-                  min_gap_s: float = 0.12, frame_s: float = 0.01,
-                  threshold_db: float = -35.0) -> list[tuple[float, float]]:
-    """Return (start, end) seconds of the stretches louder than ``threshold_db`` (re. peak).
-
-    Quiet stretches shorter than ``min_gap_s`` (stop consonants inside a word) do not split an
-    island.
-    """
-    frame = max(1, int(sample_rate * frame_s))
-    n = len(audio) // frame
-    if n == 0:
-        return []
-    rms = np.sqrt(np.mean(audio[: n * frame].reshape(n, frame) ** 2, axis=1))
-    loud = rms > (np.max(rms) * 10 ** (threshold_db / 20.0))
-    islands: list[list[int]] = []
-    for i in np.flatnonzero(loud):
-        if islands and i - islands[-1][1] <= int(min_gap_s / frame_s):
-            islands[-1][1] = int(i)
-        else:
-            islands.append([int(i), int(i)])
-    return [(a * frame_s, (b + 1) * frame_s) for a, b in islands]
-
-
-def speak_with_onsets(text: str, *, voice: str = "en-us", words_per_minute: int = 150,
-                      word_gap_10ms: int = 16) -> SpokenText:
-    """Speak ``text`` with a pause between words and measure each word's onset in the audio.
-
-    Raises ``SynthError`` when the number of sound islands differs from the number of words
-    (then the onsets cannot be attributed; choose other words or a longer gap).
-    """
-    with tempfile.TemporaryDirectory(prefix="snapclip-synth-") as tmp:
-        wav = speak(text, Path(tmp) / "speech.wav", voice=voice,
-                    words_per_minute=words_per_minute, word_gap_10ms=word_gap_10ms)
-        audio = decode_audio(wav)
-    islands = sound_islands(audio)
-    words = text.split()
-    if len(islands) != len(words):
-        raise SynthError(f"measured {len(islands)} sound islands for {len(words)} words")
-    return SpokenText(text=text, audio=audio, onsets_s=tuple(round(a, 3) for a, _ in islands))
-
-
 def make_video(wav_path: Path, out_path: Path, *, size: str = "1280x720", fps: int = 30,
                title: str = "snapclip sample") -> Path:
     """Mux ``wav_path`` under a moving ffmpeg test pattern into an H.264/AAC mp4."""
-    ffmpeg = _require("ffmpeg")
+    ffmpeg = require_tool("ffmpeg")
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    _run([
+    run_tool([
         ffmpeg, "-hide_banner", "-loglevel", "error", "-y",
         "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
         "-i", str(wav_path),
@@ -196,7 +114,7 @@ def make_talk(out_path: Path, *, segments: tuple[SampleSegment, ...], size: str 
     """``make_sample_video`` for any ``segments``; also returns each segment's (start, end) s."""
     import wave
 
-    ffmpeg = _require("ffmpeg")
+    ffmpeg = require_tool("ffmpeg")
     out_path.parent.mkdir(parents=True, exist_ok=True)
     gap = np.zeros(int(gap_s * WHISPER_SAMPLE_RATE), dtype=np.float32)
     with tempfile.TemporaryDirectory(prefix="snapclip-sample-") as tmp:
@@ -205,7 +123,7 @@ def make_talk(out_path: Path, *, segments: tuple[SampleSegment, ...], size: str 
             wav = speak(seg.text, Path(tmp) / f"part{n}.wav",
                         words_per_minute=185 if seg.excited else 160,
                         amplitude=190 if seg.excited else 90, pitch=75 if seg.excited else 45)
-            audio = np.concatenate([decode_audio(wav), gap])
+            audio = np.concatenate([read_speech(wav), gap])
             pieces.append(audio)
             durations.append(len(audio) / WHISPER_SAMPLE_RATE)
         talk = Path(tmp) / "talk.wav"
@@ -220,7 +138,7 @@ def make_talk(out_path: Path, *, segments: tuple[SampleSegment, ...], size: str 
             cmd += ["-f", "lavfi", "-i", f"{seg.picture}=size={size}:rate={fps}:d={duration:.3f}"]
         cmd += ["-i", str(talk)]
         joined = "".join(f"[{n}:v]" for n in range(len(segments)))
-        _run([*cmd, "-filter_complex", f"{joined}concat=n={len(segments)}:v=1:a=0[v]",
+        run_tool([*cmd, "-filter_complex", f"{joined}concat=n={len(segments)}:v=1:a=0[v]",
               "-map", "[v]", "-map", f"{len(segments)}:a", "-shortest",
               "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p",
               "-c:a", "aac", "-b:a", "96k", "-ar", "44100",

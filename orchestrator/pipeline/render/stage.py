@@ -1,0 +1,87 @@
+"""Render stage: every chosen clip cut, reframed and captioned, plus the run's timeline and EDL.
+
+Clips are rendered one after another (each FFmpeg run already uses every core); each clip's
+SRT is written beside it and its ASS captions, when burned in, are removed once FFmpeg has
+used them. The crop follows the subject path the vision stage tracked, smoothed once for the
+whole video (``reframe.smooth_path``) and cut into keyframes per clip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from orchestrator.contracts.transcript import Transcript
+from orchestrator.pipeline.ingest import Source
+from orchestrator.pipeline.manifest import Clip
+from orchestrator.pipeline.reframe import ASPECTS, smooth_path
+from orchestrator.pipeline.render import captions
+from orchestrator.pipeline.render.edl import EdlClip, to_edl
+from orchestrator.pipeline.render.encode import RenderJob, crop_keyframes, render_clip
+from orchestrator.pipeline.render.timeline import draw_timeline
+from orchestrator.pipeline.select import SelectResult
+from orchestrator.pipeline.vision.stage import FrameSignals
+
+
+@dataclass(frozen=True)
+class RenderInput:
+    source: Source
+    transcript: Transcript
+    selection: SelectResult
+    signals: FrameSignals
+    aspect: str
+    captions: bool  # burn them in (the SRT files are written either way)
+
+
+async def render_clips(request: RenderInput, folder: Path, *,
+                       on_clip: Callable[[str], None] = lambda line: None,
+                       on_progress: Callable[[int, int], None] = lambda done, total: None,
+                       ) -> list[Clip]:
+    """Render every chosen clip with its captions into ``folder``; return manifest entries."""
+    source, signals, chosen = request.source, request.signals, request.selection.chosen
+    out_w, out_h = ASPECTS[request.aspect]
+    centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
+    words = request.transcript.words
+    clips = []
+    for rank, item in enumerate(chosen, 1):
+        c = item.candidate
+        stem = f"clip_{rank:02d}"
+        lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
+                                       c.end_s - c.start_s)
+        (folder / f"{stem}.srt").write_text(captions.to_srt(lines), encoding="utf-8")
+        ass = None
+        if request.captions:
+            ass = folder / f".{stem}.ass"
+            ass.write_text(captions.to_ass(lines, out_w, out_h), encoding="utf-8")
+        on_clip(f"{stem}.mp4  {c.start_s:.1f}-{c.end_s:.1f} s  {c.title}")
+        await asyncio.to_thread(render_clip, RenderJob(
+            source=source.path, out=folder / f"{stem}.mp4", start_s=c.start_s, end_s=c.end_s,
+            aspect=request.aspect, has_video=source.has_video,
+            source_size=(source.width, source.height), fps=source.fps,
+            crop_keyframes=crop_keyframes(signals.times_s.tolist(), centres.tolist(),
+                                          c.start_s, c.end_s),
+            ass=ass))
+        if ass:
+            ass.unlink()
+        on_progress(rank, len(chosen))
+        clips.append(Clip(rank=rank, start_s=c.start_s, end_s=c.end_s, score=item.score,
+                          scores=item.scores, origin=c.origin, title=c.title, hook=c.hook,
+                          reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt"))
+    return clips
+
+
+def write_extras(request: RenderInput, folder: Path, clips: list[Clip]) -> None:
+    """``timeline.png`` (the fused score, the clips shaded) and ``clips.edl`` into ``folder``."""
+    source, result, signals = request.source, request.selection, request.signals
+    draw_timeline(folder / "timeline.png", times_s=result.curve_times_s, fused=result.curve,
+                  change_times_s=signals.times_s, change=signals.change,
+                  clips=[(c.start_s, c.end_s, c.title) for c in clips],
+                  duration_s=source.duration_s, title=source.title)
+    edl = to_edl(source.title, source.path.name if source.uri == str(source.path) else
+                 source.uri, [EdlClip(c.start_s, c.end_s, f"#{c.rank} {c.title}") for c in clips],
+                 source.fps)
+    (folder / "clips.edl").write_text(edl, encoding="utf-8")
