@@ -37,7 +37,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # contracts and the serving side's input code: stdlib + numpy
 
 from orchestrator.backends.clip_inputs import TextTokens, preprocess_frame  # noqa: E402
-from orchestrator.contracts.clip import CLIP_METADATA, ClipMetadata  # noqa: E402
+from orchestrator.contracts.clip import (  # noqa: E402
+    CLIP_METADATA,
+    EXPORT_FORMAT,
+    ClipMetadata,
+)
 from orchestrator.contracts.models import (  # noqa: E402
     CLIP_IMAGE,
     CLIP_IMAGE_ENCODER,
@@ -102,13 +106,25 @@ def build_tokenizer(open_clip_tokenizer: object) -> object:
 
 
 def export_tower(module: object, example: object, path: Path, input_name: str,
-                 output_name: str, opset: int) -> None:
+                 output_name: str, opset: int, embedding_size: int) -> None:
+    import onnx
     import torch
 
     torch.onnx.export(
         module, (example,), str(path), input_names=[input_name], output_names=[output_name],
         dynamic_axes={input_name: {0: "batch"}, output_name: {0: "batch"}},
         opset_version=opset, dynamo=False, do_constant_folding=True)
+    # Only the batch axis is dynamic, so the graph says so on its output too: the exporter
+    # leaves the width unknown after the L2 normalization, and Triton's onnxruntime backend
+    # compares outputs with the config exactly (CompareDimsSupported with compare_exact, in
+    # src/onnxruntime.cc ValidateOutputs, onnxruntime_backend r25.11), so the encoder configs
+    # declare dims: [embedding_size] and the graph must match them.
+    model = onnx.load(str(path))
+    width = model.graph.output[0].type.tensor_type.shape.dim[1]
+    width.Clear()
+    width.dim_value = embedding_size
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
 
 
 def run_onnx(path: Path, name: str, array: np.ndarray) -> np.ndarray:
@@ -163,6 +179,7 @@ def export(args: argparse.Namespace) -> dict:
         "context_length": int(tokenizer.context_length),
         "sot_token": int(tokenizer.sot_token_id), "eot_token": int(tokenizer.eot_token_id),
         "opset": args.opset, "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "export_format": EXPORT_FORMAT,
     }
     report: dict = {"metadata": meta}
 
@@ -212,7 +229,8 @@ def export(args: argparse.Namespace) -> dict:
             in_name, out_name = contract.inputs[0].name, contract.outputs[0].name
             path = staging / f"{kind}.onnx"
             log(f"exporting the {kind} tower (opset {args.opset})")
-            export_tower(tower.eval(), inputs[:2], path, in_name, out_name, args.opset)
+            export_tower(tower.eval(), inputs[:2], path, in_name, out_name, args.opset,
+                         metadata.embedding_size)
             with torch.no_grad():
                 reference = tower(inputs).numpy()
             got = run_onnx(path, in_name, inputs.numpy())

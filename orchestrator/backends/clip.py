@@ -65,7 +65,12 @@ class _ClipFrontEnd:
                 model_name=self.encoder.name, model_version=self._version,
                 requested_output_names=[self.encoder.outputs[0].name],
                 inputs=[pb.Tensor(self.encoder.inputs[0].name,
-                                  batch[start:start + self._encoder_batch])])
+                                  batch[start:start + self._encoder_batch])],
+                # A KIND_GPU encoder's outputs would otherwise arrive in GPU memory, where
+                # as_numpy() fails: "If you do not specify the preferred_memory parameter, the
+                # output tensors will be allocated on the same device where the output tensors
+                # were received from the model" (python_backend README.md, r25.11, BLS).
+                preferred_memory=pb.PreferredMemory(pb.TRITONSERVER_MEMORY_CPU, 0))
             response = request.exec()
             if response.has_error():
                 raise RuntimeError(response.error().message())

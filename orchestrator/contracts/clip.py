@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CLIP_METADATA = "clip.json"  # the file name inside each version folder
+# What an export looks like; `snapclip models fetch` exports again when the one in place is
+# older. 2: the graph fixes the embedding width on its output (the encoder configs say
+# dims: [embedding_size], and the onnxruntime backend compares outputs exactly).
+EXPORT_FORMAT = 2
 
 
 @dataclass(frozen=True)

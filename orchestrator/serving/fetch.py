@@ -22,7 +22,7 @@ from pathlib import Path
 from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
-from orchestrator.contracts.clip import CLIP_METADATA
+from orchestrator.contracts.clip import CLIP_METADATA, EXPORT_FORMAT
 from orchestrator.errors import SnapclipError
 from orchestrator.paths import REPO_ROOT
 
@@ -254,6 +254,8 @@ def _clip_current(repository: Path, version: int, source: ClipExport) -> bool:
         data = json.loads(metadata.read_text())
         if (data.get("model"), data.get("pretrained")) != (source.model, source.pretrained):
             return False
+        if data.get("export_format") != EXPORT_FORMAT:  # an older export: make it again
+            return False
     return all((repository / name / str(version) / "model.onnx").is_file()
                for name in CLIP_FOLDERS[2:])
 
@@ -281,7 +283,26 @@ def _fetch_clip(repository: Path, item: VersionWeights, force: bool) -> FetchRes
                          f"{report.get('error') or f'exit status {proc.returncode}'}")
     if not _clip_current(repository, item.version, source):
         raise FetchError(f"CLIP export reported success but version {item.version} is incomplete")
+    problems = encoder_config_problems(repository, item.version)
+    if problems:
+        raise FetchError(f"the export of {source.model}/{source.pretrained} does not fit the "
+                         "encoder configs (Triton's onnxruntime backend would refuse to load "
+                         f"it; set their dims from the export's clip.json): {'; '.join(problems)}")
     return FetchResult(item, target, fetched=True)
+
+
+def encoder_config_problems(repository: Path, version: int) -> list[str]:
+    """How the exported encoders of ``version`` break the dims rule of any profile's config."""
+    from orchestrator.serving.onnx_dims import config_problems
+
+    problems = []
+    for name in CLIP_FOLDERS[2:]:
+        graph = repository / name / str(version) / "model.onnx"
+        for profile in ("gpu", "cpu"):
+            problems += [f"{profile} profile: {p}"
+                         for p in config_problems(graph, profile_config(repository / name,
+                                                                        profile))]
+    return problems
 
 
 def is_current(repository: Path, item: VersionWeights, profile: str) -> bool:

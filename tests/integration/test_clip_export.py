@@ -11,7 +11,7 @@ import pytest
 
 from orchestrator.contracts.clip import CLIP_METADATA
 from orchestrator.paths import REPO_ROOT, model_repository
-from orchestrator.serving.fetch import CLIP_FOLDERS, export_python
+from orchestrator.serving.fetch import CLIP_FOLDERS, encoder_config_problems, export_python
 
 pytestmark = pytest.mark.integration
 SCRIPT = REPO_ROOT / "scripts" / "export_clip_onnx.py"
@@ -55,6 +55,11 @@ def test_export_verifies_and_writes_a_version(repository: Path):
         assert (folder / "model.onnx").is_file()
         accepted = report[f"{kind}_int8_min_cosine"] >= 0.99
         assert (folder / "model.int8.onnx").is_file() == accepted
+    # ViT-S-32 embeds into 384 dimensions, not the 512 the encoder configs declare: the
+    # onnxruntime backend would refuse it, and so does the check `models fetch` runs.
+    problems = encoder_config_problems(repository, 7)
+    assert len(problems) == 4  # two encoders, two profiles
+    assert all("EMBEDDING" in p and "[-1, 384]" in p for p in problems), problems
     # The same version again is refused without --force.
     code, report = export(repository, "--version", "7")
     assert code == 1 and "already exists" in report["error"]
