@@ -28,6 +28,7 @@ import numpy as np
 
 from orchestrator.backends.args import version_dir
 from orchestrator.contracts.models import LLM
+from orchestrator.contracts.sampling import SamplingParametersError, parse
 
 locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
 for _stream in (sys.stdout, sys.stderr):
@@ -48,23 +49,21 @@ def _optional(request: object, name: str, default: Any) -> Any:
 
 
 def sampling_params(raw: str) -> Any:
-    """vLLM ``SamplingParams`` from the ``sampling_parameters`` JSON (ValueError if invalid)."""
+    """vLLM ``SamplingParams`` from the ``sampling_parameters`` JSON, parsed by the pinned GPU
+    backend's rules (``contracts.sampling``); ``SamplingParametersError`` where it would fail."""
     from vllm import SamplingParams
     from vllm.sampling_params import StructuredOutputsParams
 
-    try:
-        fields = json.loads(raw) if raw else {}
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"sampling_parameters is not JSON: {exc}") from exc
-    if not isinstance(fields, dict):
-        raise ValueError("sampling_parameters must be a JSON object")
-    structured = fields.pop("structured_outputs", None)
+    fields, structured = parse(raw)
+    if fields.pop("lora_name", None) is not None:
+        raise SamplingParametersError("sampling_parameters: lora_name: this llm serves no "
+                                      "LoRA adapters")
     try:
         if structured is not None:
             fields["structured_outputs"] = StructuredOutputsParams(**structured)
         return SamplingParams(**fields)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"invalid sampling_parameters: {exc}") from exc
+        raise SamplingParametersError(f"invalid sampling_parameters: {exc}") from exc
 
 
 class TritonPythonModel:

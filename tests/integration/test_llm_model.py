@@ -10,6 +10,7 @@ import httpx
 import jsonschema
 import pytest
 
+from orchestrator.contracts.sampling import structured_outputs
 from orchestrator.contracts.transcript import Segment, Transcript, Word
 from orchestrator.paths import model_repository
 from orchestrator.pipeline.text.llm import MomentsSettings, MomentsStream, find_moments
@@ -60,6 +61,20 @@ def test_bad_sampling_parameters_are_clean_errors(grpc_url: str):
         run(pieces(grpc_url, "hi", {"temperature": "hot"}, "3"))
     with pytest.raises(ModelRequestError, match="sampling_parameters"):
         run(pieces(grpc_url, "hi", {"no_such_field": 1}, "3"))
+    # The pinned vLLM backend calls json.loads on structured_outputs: a nested object fails
+    # there, so it fails here too (contracts/sampling.py).
+    nested = {"max_tokens": 8, "structured_outputs": {"json": moments_schema(1)}}
+    with pytest.raises(ModelRequestError, match="must be a JSON string"):
+        run(pieces(grpc_url, "hi", nested, "3"))
+
+
+def test_sampling_parameters_are_converted_as_the_pinned_backend_does(grpc_url: str):
+    # "max_tokens" is Optional[int] in vLLM 0.11.0's SamplingParams: the backend calls int().
+    (text,) = run(pieces(grpc_url, CHAT.format("Say hello."),
+                         {"temperature": "0", "max_tokens": "3", "seed": "1"}, "3"))
+    (same,) = run(pieces(grpc_url, CHAT.format("Say hello."),
+                         {"temperature": 0, "max_tokens": 3, "seed": 1}, "3"))
+    assert text == same
 
 
 def test_streaming_yields_several_responses(grpc_url: str):
@@ -79,7 +94,8 @@ def test_structured_outputs_always_validate(grpc_url: str, version: str):
         async with TritonModels(grpc_url) as models:
             async def one(seed: int) -> str:
                 sampling = {"temperature": 1.0, "seed": seed, "max_tokens": 1536,
-                            "structured_outputs": {"json": schema}}
+                            "structured_outputs": structured_outputs(
+                                json=schema, disable_any_whitespace=True)}
                 return "".join([p async for p in models.generate(prompt, sampling,
                                                                  version=version)])
             return await asyncio.gather(*(one(seed) for seed in range(20)))

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.contracts.models import LLM
+from orchestrator.contracts.sampling import structured_outputs
 from orchestrator.contracts.transcript import Transcript
 from orchestrator.pipeline.text.prompt import (
     Moment,
@@ -49,6 +50,17 @@ class MomentsResult:
     answered: int  # chunks whose answer held at least one valid moment
 
 
+def sampling_parameters(settings: MomentsSettings) -> dict[str, object]:
+    """The ``sampling_parameters`` of every moments request.
+
+    ``structured_outputs`` is a JSON string, as the pinned vLLM backend parses it
+    (``contracts.sampling``); no whitespace between tokens keeps small models from looping.
+    """
+    return {"temperature": 0.0, "seed": settings.seed, "max_tokens": settings.max_new_tokens,
+            "structured_outputs": structured_outputs(json=moments_schema(settings.max_moments),
+                                                     disable_any_whitespace=True)}
+
+
 class MomentsStream:
     """Ask the ``llm`` about each transcript chunk as soon as the chunk can no longer change.
 
@@ -68,9 +80,7 @@ class MomentsStream:
                         - builder.overhead_tokens() - 16)  # slack for tokenization at seams
         if self._budget <= 0:
             raise ValueError("the model's context is too small for the prompt and the answer")
-        self._sampling = {"temperature": 0.0, "seed": settings.seed,
-                          "max_tokens": settings.max_new_tokens,
-                          "structured_outputs": {"json": moments_schema(settings.max_moments)}}
+        self._sampling = sampling_parameters(settings)
         self._packer = SentencePacker(builder.count_tokens, self._budget)
         self._packed = 0  # sentences of the transcript handed to the packer so far
         self._limit = asyncio.Semaphore(concurrency)

@@ -11,6 +11,7 @@ when the model proposed nothing usable - which the manifest then records.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -34,6 +35,8 @@ from orchestrator.pipeline.text.prompt import PromptBuilder
 from orchestrator.pipeline.text.sentences import sentences
 from orchestrator.pipeline.types import Candidate, Sentence
 from orchestrator.serving.client import ModelRequestError, TritonModels
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,10 @@ class TextSignalStage:
                     notes.append(f"{LLM.name} v{self._model.version if self._model else ''} "
                                  f"proposed no usable moment in {found.chunks} chunks")
             except ModelRequestError as exc:
+                # Never silently: the reason goes to the log and into the manifest's notes
+                # (the service also counts it: snapclip_triton_request_errors_total).
+                log.warning("%s request failed, using the transcript-only fallback: %s",
+                            LLM.name, exc)
                 notes.append(f"{LLM.name} failed ({exc})")
         llm_s = round(time.perf_counter() - self._started, 3) if self._started else 0.0
         target = min(self._request.max_len_s, max(self._request.min_len_s, 30.0))

@@ -1,0 +1,40 @@
+"""A failed llm request is never silently replaced by the fallback: logged, and in the notes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import numpy as np
+
+from orchestrator.pipeline.manifest import ModelRef
+from orchestrator.pipeline.text import TextSignalInput, TextSignalStage
+from orchestrator.pipeline.types import Sentence
+from orchestrator.serving.client import ModelRequestError
+
+
+class RefusingStream:
+    """A moments stream whose model refused the request, as the pinned vLLM backend does."""
+
+    def update(self, known: object, *, final: bool = False) -> None:
+        self.final = final
+
+    async def result(self) -> object:
+        raise ModelRequestError("llm: sampling_parameters: structured_outputs must be a JSON "
+                                "string")
+
+    def cancel(self) -> None:
+        pass
+
+
+def test_a_refused_llm_request_is_logged_and_noted(caplog):
+    sentences = [Sentence(float(i * 5), float(i * 5 + 4), f"Sentence number {i} here.")
+                 for i in range(12)]
+    stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=20),
+                            RefusingStream(), ModelRef("llm", "1"), [])  # type: ignore[arg-type]
+    with caplog.at_level(logging.WARNING):
+        signal = asyncio.run(stage.finish(sentences, np.zeros(16_000 * 60, np.float32)))
+    assert signal.signal == "transcript" and signal.candidates
+    assert any("llm failed" in note and "JSON string" in note for note in signal.notes)
+    assert any("transcript-only fallback" in note for note in signal.notes)
+    assert "must be a JSON string" in caplog.text
