@@ -79,12 +79,12 @@ def main() -> None:
         "release": args.release,
         "vllm_backend": {
             "source": f"triton-inference-server/vllm_backend {args.release}, src/utils/metrics.py",
-            "families": sorted(set(re.findall(r'name="(vllm:[a-z_]+)"', metrics_py))),
+            "families": sorted(set(re.findall(r'name="(vllm:[a-z0-9_]+)"', metrics_py))),
         },
         "server": {
             "source": f"triton-inference-server/server {args.release}, "
                       "docs/user_guide/metrics.md",
-            "families": sorted(set(re.findall(r"\b(nv_[a-z_]+)", metrics_md))),
+            "families": sorted(set(re.findall(r"\b(nv_[a-z0-9_]+)", metrics_md))),
         },
     }
     (OUT / "triton-metrics.json").write_text(json.dumps(metrics, indent=1) + "\n")

@@ -23,8 +23,9 @@ def test_hpa_metrics_are_the_adapters(by_values: dict[str, list[Manifest]]):
     produced = adapter_metrics()
     assert names and set(names) <= set(produced), (names, produced)
     assert "nv_inference_queue_duration_us" in produced[names[0]]
-    # The llm signal is one the vLLM backend exports (REPORT_CUSTOM_METRICS).
-    assert any("vllm:num_requests_waiting" in produced[n] for n in names)
+    # The llm signal is one the vLLM backend exports (REPORT_CUSTOM_METRICS): its time to
+    # first token (it exports no queue-length gauge; test_metric_names.py).
+    assert any("vllm:time_to_first_token_seconds" in produced[n] for n in names)
     config = (CHART.parents[1] / "model_repository" / "llm" / "config.pbtxt").read_text()
     assert 'key: "REPORT_CUSTOM_METRICS"' in config
     assert hpa["spec"]["scaleTargetRef"]["name"] == find(
