@@ -433,16 +433,37 @@ def models_fetch(
     force: Annotated[bool, typer.Option(help="Fetch again even if present.")] = False,
     model_repository: Annotated[Path | None, typer.Option(help="Model repository folder.")
                                 ] = None,
+    model: Annotated[list[str] | None, typer.Option(
+        help="Only this model's weights (whisper, clip, llm); repeatable.")] = None,
 ) -> None:
-    """Put the weights of every version a profile serves into the model repository."""
+    """Put the weights of every version a profile serves into the model repository, and make
+    the cache folders its configs name (TensorRT engines)."""
     from orchestrator.paths import model_repository as resolve
     from orchestrator.serving.fetch import fetch
 
     repository = resolve(model_repository)
-    for result in fetch(repository, profile, force=force):
+    for result in fetch(repository, profile, force=force, models=model or ()):
         state = "fetched" if result.fetched else "up to date"
         err.print(f"{result.item.model} v{result.item.version} "
                   f"({result.item.source.description}): {state} -> {result.path}")
+
+
+@models_app.command("caches")
+def models_caches(
+    profile: Annotated[str, typer.Option(help="The profile whose configs to read.")] = "gpu",
+    model_repository: Annotated[Path | None, typer.Option(help="Model repository folder.")
+                                ] = None,
+) -> None:
+    """Create the cache folders the profile's configs name (TensorRT engine and timing
+    caches), with their parents: the TensorRT execution provider makes only the last level.
+    The chart runs it before Triton starts when the repository is a bucket."""
+    from orchestrator.paths import model_repository as resolve
+    from orchestrator.serving.fetch import PROFILES, FetchError, prepare_caches
+
+    if profile not in PROFILES:
+        raise FetchError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    for folder in prepare_caches(resolve(model_repository), profile):
+        err.print(f"cache folder ready: {folder}")
 
 
 @app.command()

@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,6 +241,17 @@ def export_python() -> Path:
     return _environment_python("SNAPCLIP_EXPORT_PYTHON", ".venv-export", "CLIP export")
 
 
+def export_script() -> Path:
+    """scripts/export_clip_onnx.py of this checkout, or ``$SNAPCLIP_EXPORT_SCRIPT`` (the export
+    image keeps it beside the installed package)."""
+    path = Path(os.environ.get("SNAPCLIP_EXPORT_SCRIPT")
+                or REPO_ROOT / "scripts" / "export_clip_onnx.py")
+    if not path.is_file():
+        raise FetchError(f"the CLIP export script is missing ({path}); run this in a checkout "
+                         "or in the export image (docker/triton.Dockerfile, target export)")
+    return path
+
+
 def llm_python() -> Path:
     """The vLLM CPU environment."""
     return _environment_python("SNAPCLIP_LLM_PYTHON", ".venv-llm", "vLLM")
@@ -266,7 +277,7 @@ def _fetch_clip(repository: Path, item: VersionWeights, force: bool) -> FetchRes
     target = repository / "clip_image_encoder" / str(item.version)
     if not force and _clip_current(repository, item.version, source):
         return FetchResult(item, target, fetched=False)
-    cmd = [str(export_python()), str(REPO_ROOT / "scripts" / "export_clip_onnx.py"),
+    cmd = [str(export_python()), str(export_script()),
            "--model", source.model, "--pretrained", source.pretrained,
            "--repository", str(repository), "--version", str(item.version), "--force"]
     if source.int8:
@@ -373,9 +384,46 @@ def fetch_version(repository: Path, item: VersionWeights, profile: str,
     return FetchResult(item, target, fetched=True)
 
 
-def fetch(repository: Path, profile: str, *, force: bool = False) -> Iterator[FetchResult]:
-    """Fetch every version the profile serves, yielding each result as it completes."""
+def fetch(repository: Path, profile: str, *, force: bool = False,
+          models: Sequence[str] = ()) -> Iterator[FetchResult]:
+    """Fetch every version the profile serves (only ``models``' when given), yielding each
+    result as it completes; then make the folders the profile's configs cache engines in."""
     if profile not in PROFILES:
         raise FetchError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    known = {item.model for item in PROFILES[profile]}
+    unknown = sorted(set(models) - known)
+    if unknown:
+        raise FetchError(f"the {profile} profile fetches no {', '.join(unknown)}; choose from "
+                         f"{', '.join(sorted(known))}")
     for item in PROFILES[profile]:
-        yield fetch_version(repository, item, profile, force=force)
+        if not models or item.model in models:
+            yield fetch_version(repository, item, profile, force=force)
+    prepare_caches(repository, profile)
+
+
+# Model config parameters that name a folder the runtime writes into but does not create with
+# its parents (the TensorRT execution provider makes only the last level of its cache paths).
+CACHE_PARAMETERS = ("trt_engine_cache_path", "trt_timing_cache_path")
+
+
+def cache_folders(repository: Path, profile: str) -> list[Path]:
+    """The cache folders the profile's configs name (absolute, e.g. /models/.trt-cache/...)."""
+    folders = []
+    for model_dir in sorted(p for p in repository.iterdir() if (p / "config.pbtxt").is_file()):
+        config = profile_config(model_dir, profile)
+        for accelerator in config.optimization.execution_accelerators.gpu_execution_accelerator:
+            folders += [Path(accelerator.parameters[key]) for key in CACHE_PARAMETERS
+                        if key in accelerator.parameters]
+    return sorted(set(folders))
+
+
+def prepare_caches(repository: Path, profile: str) -> list[Path]:
+    """Create every cache folder the profile's configs name, with its parents."""
+    folders = cache_folders(repository, profile)
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise FetchError(f"cannot create the cache folder {folder} that the {profile} "
+                             f"profile's configs name: {exc.strerror}") from exc
+    return folders

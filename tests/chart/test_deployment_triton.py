@@ -41,11 +41,25 @@ def test_server_flags_and_probes(by_values: dict[str, list[Manifest]]):
 
 def test_models_are_fetched_into_the_volume(by_values: dict[str, list[Manifest]]):
     spec, container = triton(by_values["gpu"])
-    (fetch,) = spec["initContainers"]
-    assert "snapclip models fetch --profile gpu --model-repository /models" in fetch["args"][0]
-    assert {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
-        "name": "snapclip-hf-token", "key": "HF_TOKEN"}}} in fetch["env"]
+    fetch, export = spec["initContainers"]
+    assert "snapclip models fetch --profile gpu --model-repository /models --model whisper" \
+        in fetch["args"][0]
+    # The CLIP export needs torch: its own image (Dockerfile target export) runs it after the
+    # configs are on the volume.
+    assert export["image"].endswith("-export")
+    assert export["command"] == ["snapclip", "models", "fetch", "--profile", "gpu", "--model",
+                                 "clip", "--model-repository", "/models"]
+    token = {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {
+        "name": "snapclip-hf-token", "key": "HF_TOKEN"}}}
+    assert token in fetch["env"] and token in export["env"]
     assert "--model-repository=/models" in container["args"]
+    (cpu_fetch,) = triton(by_values["cpu"])[0]["initContainers"]
+    assert "--model whisper" not in cpu_fetch["args"][0]  # the CPU export runs in place
+
+
+def test_models_load_one_at_a_time_on_the_gpu(by_values: dict[str, list[Manifest]]):
+    assert "--model-load-thread-count=1" in triton(by_values["gpu"])[1]["args"]
+    assert "--model-load-thread-count=1" not in triton(by_values["cpu"])[1]["args"]
 
 
 def test_cpu_profile_has_no_gpu(by_values: dict[str, list[Manifest]]):
@@ -64,7 +78,10 @@ def test_bucket_repository_reads_credentials_and_skips_the_volume():
     spec, container = triton(objects)
     assert "--model-repository=s3://models/snapclip" in container["args"]
     assert container["envFrom"] == [{"secretRef": {"name": "s3-creds"}}]
-    assert "initContainers" not in spec
+    # Nothing is fetched; the TensorRT cache folders on the scratch volume are made first.
+    (prepare,) = spec["initContainers"]
+    assert prepare["command"][:3] == ["snapclip", "models", "caches"]
+    assert {"name": "models", "mountPath": "/models"} in prepare["volumeMounts"]
     assert not [o for o in objects if o["_template"] == "pvc-triton-models.yaml"]
     models = next(v for v in spec["volumes"] if v["name"] == "models")
     assert "emptyDir" in models  # the caches the configs keep under /models still have a home

@@ -100,3 +100,22 @@ fsGroupChangePolicy: OnRootMismatch
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/*
+Environment of the steps that fetch weights: Hugging Face's cache on the model volume and the
+optional token for gated models. Usage: include "snapclip.fetchEnv" (dict "repo" $repo)
+*/}}
+{{- define "snapclip.fetchEnv" -}}
+env:
+  - name: HOME
+    value: /tmp
+  - name: HF_HOME
+    value: /models/.cache/huggingface
+  {{- if .repo.fetch.hfTokenSecret }}
+  - name: HF_TOKEN
+    valueFrom:
+      secretKeyRef:
+        name: {{ .repo.fetch.hfTokenSecret }}
+        key: HF_TOKEN
+  {{- end }}
+{{- end }}
