@@ -67,3 +67,28 @@ def test_gpu_profile_without_internet_fails_cleanly(repository: Path):
     assert proc.returncode == 1
     assert "needs internet" in proc.stderr and "Traceback" not in proc.stderr
     assert sorted(p.name for p in (repository / "whisper" / "3").iterdir()) == ["model.py"]
+
+
+def test_only_the_named_models_are_fetched(repository: Path):
+    results = list(fetch(repository, "cpu", models=["whisper"]))
+    assert {r.item.model for r in results} == {"whisper"}
+    with pytest.raises(FetchError, match="fetches no nope"):
+        list(fetch(repository, "cpu", models=["nope"]))
+
+
+def test_the_gpu_configs_cache_folders_are_made_with_their_parents(repository: Path,
+                                                                   tmp_path: Path):
+    from orchestrator.serving.fetch import cache_folders, prepare_caches
+
+    assert cache_folders(repository, "cpu") == []  # the CPU encoders run no TensorRT
+    named = cache_folders(repository, "gpu")
+    assert {f.name for f in named} == {"clip_image_encoder", "clip_text_encoder"}
+    # Point the configs at a place this test may write: three levels that do not exist yet.
+    cache = tmp_path / "volume" / ".trt-cache" / "25.11"
+    for folder in ("clip_image_encoder", "clip_text_encoder"):
+        config = repository / folder / "config.pbtxt"
+        config.write_text(config.read_text().replace("/models/.trt-cache/25.11", str(cache)))
+    made = prepare_caches(repository, "gpu")
+    assert made == [cache / "clip_image_encoder", cache / "clip_text_encoder"]
+    assert all(folder.is_dir() for folder in made)
+    assert prepare_caches(repository, "gpu") == made  # again: nothing to do, no error
