@@ -1,8 +1,9 @@
 """``snapclip.v1.Highlights`` over ``grpc.aio``, with grpc.health.v1 and server reflection.
 
-The servicer only adapts ``JobsApi`` to gRPC status codes. Health reports SERVING only while
-the Triton server the jobs need is live (``TritonHealth``), so ``grpc_health_probe`` and load
-balancers see what the service can really do.
+The servicer only adapts ``JobsApi`` to gRPC status codes. Health ("" and the API's name)
+reports SERVING while this service can take work - its job store answers and its workers are
+alive (``ServiceHealth``) - so a Triton that drains during a node upgrade does not take the
+API offline; Triton's own state is the health service ``triton``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from grpc_reflection.v1alpha import reflection
 from orchestrator.errors import InputError
 from orchestrator.proto import load
 from orchestrator.service.auth import TokenInterceptor
-from orchestrator.service.health import TritonHealth
+from orchestrator.service.health import HealthState, ServiceHealth
 from orchestrator.service.jobs_api import JobsApi
 from orchestrator.store.jobs import UnknownJobError
 
@@ -62,7 +63,11 @@ class HighlightsService(pb_grpc.HighlightsServicer):
                 yield event
 
 
-async def serve(api: JobsApi, triton: TritonHealth, *, host: str, port: int,
+# The gRPC health service name under which Triton's state is reported.
+TRITON_HEALTH = "triton"
+
+
+async def serve(api: JobsApi, health_state: ServiceHealth, *, host: str, port: int,
                 token: str | None = None) -> tuple[grpc.aio.Server, int]:
     """Start the gRPC server; returns it and its port.
 
@@ -73,14 +78,19 @@ async def serve(api: JobsApi, triton: TritonHealth, *, host: str, port: int,
     pb_grpc.add_HighlightsServicer_to_server(HighlightsService(api), server)
     health_servicer = health.aio.HealthServicer()
 
-    async def follow(serving: bool) -> None:
-        status = (health_pb2.HealthCheckResponse.SERVING if serving
-                  else health_pb2.HealthCheckResponse.NOT_SERVING)
-        for name in ("", SERVICE_NAME):
-            await health_servicer.set(name, status)
+    def status(up: bool) -> int:
+        return (health_pb2.HealthCheckResponse.SERVING if up
+                else health_pb2.HealthCheckResponse.NOT_SERVING)
 
-    await follow(triton.serving)
-    triton.subscribe(follow)
+    async def follow(state: HealthState) -> None:
+        # "" and the API: this service's own health (the readiness probe's question);
+        # "triton": the model server's, for operators - it does not take the API offline.
+        for name in ("", SERVICE_NAME):
+            await health_servicer.set(name, status(state.ready))
+        await health_servicer.set(TRITON_HEALTH, status(state.triton_serving))
+
+    await follow(health_state.state)
+    health_state.subscribe(follow)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), server)

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from orchestrator.errors import InputError
 from orchestrator.service import rest_schema as rest
 from orchestrator.service.auth import bearer, matches
-from orchestrator.service.health import TritonHealth
+from orchestrator.service.health import ServiceHealth
 from orchestrator.service.jobs_api import JobsApi, pb
 from orchestrator.store.jobs import UnknownJobError
 
@@ -104,7 +104,7 @@ class UploadLimit:
         return f"upload larger than the limit of {self.limit // (1024 * 1024)} MB"
 
 
-def create_app(api: JobsApi, triton: TritonHealth, *, uploads_dir: Path,
+def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
                token: str | None = None, max_upload_bytes: int = 2 << 30) -> FastAPI:
     """The HTTP application: REST API under ``/v1``, health, OpenAPI at ``/docs``, web page."""
     app = FastAPI(title="snapclip", version="1",
@@ -146,10 +146,12 @@ def create_app(api: JobsApi, triton: TritonHealth, *, uploads_dir: Path,
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"], summary="Triton is reachable, jobs can run.")
+    @app.get("/readyz", tags=["health"],
+             summary="The job store answers and the workers are alive (Triton's state is "
+                     "shown, not required: jobs wait for it).")
     async def readyz() -> JSONResponse:
-        body = {"status": "ok" if triton.serving else "unavailable", "triton": triton.reason}
-        return JSONResponse(body, status_code=200 if triton.serving else 503)
+        state = health.state
+        return JSONResponse(state.to_dict(), status_code=200 if state.ready else 503)
 
     @app.post("/v1/session", tags=["auth"], status_code=204,
               summary="Check a token and keep it in an HttpOnly cookie (the web page).")

@@ -175,6 +175,11 @@ class JobRunner:
                                         job.message)
                 log.info("job %s handed back to the queue", job.id, extra={"job": job.id})
 
+    def workers(self) -> tuple[int, int]:
+        """(alive, started) of the worker and heartbeat tasks; a task that ended while the
+        service runs has died."""
+        return sum(1 for task in self._tasks if not task.done()), len(self._tasks)
+
     def enqueue(self, job_id: str) -> None:
         """A job was queued: wake the idle workers (the job itself is in the store)."""
         self._wake.set()

@@ -19,7 +19,7 @@ import uvicorn
 
 from orchestrator.errors import SnapclipError
 from orchestrator.service.grpc_api import serve as serve_grpc
-from orchestrator.service.health import TritonHealth
+from orchestrator.service.health import ServiceHealth
 from orchestrator.service.http_api import create_app
 from orchestrator.service.jobs_api import JobsApi
 from orchestrator.service.metrics import ServiceMetrics
@@ -65,11 +65,11 @@ async def run_service(config: ServiceConfig, store: JobStore, stop: asyncio.Even
     metrics = ServiceMetrics(store)
     runner = JobRunner(store, config.runner, metrics)
     api = JobsApi(store, runner)
-    triton = TritonHealth(config.runner.triton_url)
+    health = ServiceHealth(config.runner.triton_url, store.ping, runner.workers)
     await runner.start()
-    watcher = asyncio.create_task(triton.watch())
+    watcher = asyncio.create_task(health.watch())
     try:
-        grpc_server, grpc_port = await serve_grpc(api, triton, host=config.host,
+        grpc_server, grpc_port = await serve_grpc(api, health, host=config.host,
                                                   port=config.grpc_port, token=config.token)
     except RuntimeError as exc:  # grpc's "Failed to bind"
         watcher.cancel()
@@ -81,7 +81,7 @@ async def run_service(config: ServiceConfig, store: JobStore, stop: asyncio.Even
     try:
         if config.http_port is not None:
             assert config.runner.uploads_dir is not None
-            app = create_app(api, triton, uploads_dir=config.runner.uploads_dir,
+            app = create_app(api, health, uploads_dir=config.runner.uploads_dir,
                              token=config.token, max_upload_bytes=config.max_upload_bytes)
             # Bound here, not by uvicorn: a port in use is then an OSError for the CLI to
             # report, not uvicorn's sys.exit inside a task.

@@ -170,6 +170,11 @@ class JobStore:
         jobs = [_job(r) for r in rows[:page_size]]
         return jobs, (jobs[-1].id if len(rows) > page_size else "")
 
+    def ping(self) -> None:
+        """Raise ``SQLAlchemyError`` unless the database answers a trivial query."""
+        with self._session() as session:
+            session.execute(select(1))
+
     def count_by_state(self) -> dict[JobState, int]:
         """How many jobs are in each state (every state present, zeros included)."""
         query = select(JobRow.state, func.count()).group_by(JobRow.state)

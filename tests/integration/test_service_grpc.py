@@ -108,20 +108,28 @@ def test_reflection_and_health(service: Service):
             time.sleep(0.5)
 
 
-def test_health_follows_triton(tmp_path: Path):
+def test_health_is_the_services_own_and_shows_triton(tmp_path: Path):
+    """A Triton that goes away (a node drain) does not take the API offline: readiness is the
+    service's own (store, workers); Triton's state is reported as the service "triton"."""
+    serving_, not_serving = (health_pb2.HealthCheckResponse.SERVING,
+                             health_pb2.HealthCheckResponse.NOT_SERVING)
     with LocalTriton(models=["whisper"]) as triton:
         assert triton.endpoints is not None
         with serving(triton.endpoints.grpc, tmp_path) as svc, \
                 grpc.insecure_channel(svc.grpc) as channel:
             health = health_pb2_grpc.HealthStub(channel)
 
-            def status() -> int:
-                return health.Check(health_pb2.HealthCheckRequest(service="")).status
+            def status(service: str) -> int:
+                return health.Check(health_pb2.HealthCheckRequest(service=service)).status
 
-            wait_for(lambda: status() == health_pb2.HealthCheckResponse.SERVING, 20, "SERVING")
+            wait_for(lambda: status("triton") == serving_, 20, "Triton SERVING")
+            assert status("") == serving_ and status("snapclip.v1.Highlights") == serving_
             triton.stop()
-            wait_for(lambda: status() == health_pb2.HealthCheckResponse.NOT_SERVING, 30,
-                     "NOT_SERVING after Triton stopped")
+            wait_for(lambda: status("triton") == not_serving, 30,
+                     "Triton NOT_SERVING after it stopped")
+            assert status("") == serving_ and status("snapclip.v1.Highlights") == serving_
+            stub = pb_grpc.HighlightsStub(channel)
+            assert stub.List(pb.ListRequest(page_size=5)) is not None  # the API still answers
 
 
 def test_three_run_at_once_and_a_fourth_waits(grpc_url: str, talk: Path, tmp_path: Path):
