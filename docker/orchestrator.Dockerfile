@@ -14,9 +14,10 @@ RUN /opt/venv/bin/pip install --no-cache-dir /src \
  && /opt/venv/bin/snapclip --help >/dev/null
 
 FROM ${PYTHON_IMAGE}
-# FFmpeg renders the clips; DejaVu Sans is the captions' font.
+# FFmpeg renders the clips; DejaVu Sans is the captions' font; espeak-ng speaks the sentence
+# `snapclip smoke` (the chart's helm test) sends to whisper.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core \
+ && apt-get install -y --no-install-recommends ffmpeg fonts-dejavu-core espeak-ng \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --uid 10001 --user-group --no-create-home --home-dir /tmp snapclip \
  && mkdir -p /data && chown 10001:10001 /data

@@ -467,6 +467,49 @@ def models_caches(
 
 
 @app.command()
+def smoke(
+    triton: Annotated[str, typer.Option(help="Triton gRPC HOST:PORT to check.")],
+    perf_seconds: Annotated[int, typer.Option(
+        help="Seconds of perf_analyzer sweep per model (0: none; needs perf_analyzer).")] = 0,
+    clip_weights: Annotated[str, typer.Option(
+        help="real: the caption that describes the test picture must rank first; random: "
+             "only sizes and norms are checked; auto: as the local clip.json says (real "
+             "when there is none).")] = "auto",
+    model_repository: Annotated[Path | None, typer.Option(
+        help="A local copy of the model repository, read for clip.json.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where perf_analyzer's CSVs go.")] = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")
+                           ] = False,
+) -> None:
+    """Check an installed Triton with one real request per model (and, with --perf-seconds,
+    a perf_analyzer sweep): every model version ready, speech to text, CLIP embeddings, a
+    structured-output llm answer valid against the moments schema. Exit 1 if any fails."""
+    from dataclasses import asdict
+
+    from orchestrator.pipeline.text.prompt import moments_schema
+    from orchestrator.serving import smoke as checks
+
+    if clip_weights not in {"auto", "real", "random"}:
+        raise InputError("--clip-weights must be auto, real or random")
+    repository = model_repository
+    if repository is None and clip_weights == "auto":
+        from orchestrator.paths import model_repository as resolve
+
+        with contextlib.suppress(SnapclipError):
+            repository = resolve()
+    results = checks.run(checks.SmokeSettings(
+        url=triton, llm_schema=moments_schema(1), clip_weights=clip_weights,
+        model_repository=repository, perf_seconds=perf_seconds, perf_out=out))
+    if json_output:
+        print(json.dumps([asdict(c) for c in results], indent=2))
+    else:
+        print(checks.table(results))
+    failed = [c.name for c in results if not c.ok]
+    if failed:
+        raise SnapclipError(f"smoke check failed: {', '.join(failed)}")
+
+
+@app.command()
 def sample(
     out: Annotated[Path, typer.Argument(help="Where to write the sample mp4.")
                    ] = Path("out/sample.mp4"),

@@ -54,6 +54,7 @@ class Settings:
     max_trials: int = 10
     llm_max_tokens: int = 128
     versions: dict[str, str] = field(default_factory=dict)
+    window_ms: int | None = None  # time windows of this length instead of request counts
 
 
 @dataclass(frozen=True)
@@ -71,15 +72,22 @@ def run(settings: Settings) -> Path:
     settings.out.mkdir(parents=True, exist_ok=True)
     with ExitStack() as stack:
         url = settings.url or stack.enter_context(_local_triton(settings.models))
-        server = _server_info(url, settings.models, settings.versions)
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="loadtest-")))
-        sweeps = [_sweep(model, url, server["versions"][model], folder, settings)
-                  for model in settings.models]
+        server, sweeps = sweep_all(url, settings)
     _plot(settings.out / "loadtest.png", sweeps)
     report = settings.out / "report.md"
     report.write_text(_report(settings, url if settings.url else "local Triton (CPU profile)",
                               server, sweeps), encoding="utf-8")
     return report
+
+
+def sweep_all(url: str, settings: Settings) -> tuple[dict, list[Sweep]]:
+    """Sweep every model in ``settings`` against the Triton at ``url`` (CSVs into ``out``)."""
+    settings.out.mkdir(parents=True, exist_ok=True)
+    server = _server_info(url, settings.models, settings.versions)
+    with tempfile.TemporaryDirectory(prefix="loadtest-") as tmp:
+        sweeps = [_sweep(model, url, server["versions"][model], Path(tmp), settings)
+                  for model in settings.models]
+    return server, sweeps
 
 
 @contextmanager
@@ -133,8 +141,8 @@ def _sweep(model: str, url: str, version: str, folder: Path, settings: Settings)
                     ) -> list[perf.PerfRow]:
             return perf.run(model, url, input_data=data, concurrency=[level],
                             csv_path=folder / f"{model}.c{level}.csv",
-                            request_count=settings.requests, timeout_s=1800,
-                            extra=[*options, *more])
+                            request_count=settings.requests, window_ms=settings.window_ms,
+                            timeout_s=1800, extra=[*options, *more])
 
         try:
             rows += measure(extra)

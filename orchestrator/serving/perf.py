@@ -70,18 +70,23 @@ class PerfRow:
 
 
 def run(model: str, grpc_url: str, *, input_data: Path, concurrency: Sequence[int],
-        csv_path: Path, request_count: int = 200, timeout_s: float = 600,
-        extra: Sequence[str] = ()) -> list[PerfRow]:
-    """Measure each concurrency level over gRPC; write one CSV (a row per level) and return it."""
+        csv_path: Path, request_count: int = 200, window_ms: int | None = None,
+        timeout_s: float = 600, extra: Sequence[str] = ()) -> list[PerfRow]:
+    """Measure each concurrency level over gRPC; write one CSV (a row per level) and return it.
+
+    Each measurement window is ``request_count`` requests, or ``window_ms`` milliseconds when
+    given (a sweep that must fit a time budget).
+    """
     binary, env = perf_analyzer()
     header, rows = "", []
+    window = (["--measurement-mode", "time_windows", "--measurement-interval", str(window_ms)]
+              if window_ms else ["--measurement-mode", "count_windows",
+                                 "--measurement-request-count", str(request_count)])
     for level in concurrency:
         part = csv_path.with_name(f"{csv_path.stem}.c{level}.csv")
         cmd = [str(binary), "-m", model, "-i", "grpc", "-u", grpc_url,
                "--input-data", str(input_data), "--concurrency-range", f"{level}:{level}",
-               "--measurement-mode", "count_windows",
-               "--measurement-request-count", str(request_count),
-               "--percentile", "95", "-f", str(part), *extra]
+               *window, "--percentile", "95", "-f", str(part), *extra]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env,
                                   timeout=timeout_s, check=False)

@@ -35,6 +35,8 @@ def test_the_chart_pulls_images_of_that_release():
     cpu = values_of("cpu")["triton"]
     tags = [defaults["image"]["tag"], defaults["exportImage"]["tag"], cpu["image"]["tag"]]
     assert all(tag.startswith(f"{release}-snapclip") for tag in tags), tags
+    sdk = yaml.safe_load((CHART / "values.yaml").read_text())["tests"]["perfAnalyzerImage"]
+    assert sdk == f"nvcr.io/nvidia/tritonserver:{release}-py3-sdk"
 
 
 def test_engine_caches_are_keyed_by_the_release():
