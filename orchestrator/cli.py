@@ -448,6 +448,30 @@ def models_fetch(
                   f"({result.item.source.description}): {state} -> {result.path}")
 
 
+@models_app.command("pin")
+def models_pin(
+    repo: Annotated[list[str] | None, typer.Option(
+        help="Only this Hugging Face repository (as in the lock file); repeatable.")] = None,
+) -> None:
+    """Pin the GPU profile's Hugging Face downloads to their current commit and record the
+    SHA-256 of every file (needs internet); commit the changed lock file. The llm's model.json
+    gets the same revision, so vLLM loads exactly the files the fetch checked."""
+    from orchestrator.paths import model_repository as resolve
+    from orchestrator.serving import pins
+    from orchestrator.serving.fetch import pin_llm_revision
+
+    current = pins.load()
+    unknown = sorted(set(repo or ()) - set(current))
+    if unknown:
+        raise InputError(f"not in {pins.LOCK.name}: {', '.join(unknown)}")
+    for name in repo or sorted(current):
+        current[name] = pins.record(current[name])
+        err.print(f"{name}: {current[name].revision} ({len(current[name].files)} files)")
+        pins.save(current)
+    pin_llm_revision(resolve())
+    err.print(f"pins written to {pins.LOCK}; review and commit it")
+
+
 @models_app.command("caches")
 def models_caches(
     profile: Annotated[str, typer.Option(help="The profile whose configs to read.")] = "gpu",

@@ -151,6 +151,10 @@ def export(args: argparse.Namespace) -> dict:
 
     torch.manual_seed(args.seed)
     pretrained = None if args.pretrained == "none" else args.pretrained
+    if args.checkpoint is not None:  # the pinned, checked file: no download by open_clip
+        if pretrained is None:
+            raise CheckFailed("--checkpoint needs a --pretrained tag to record")
+        pretrained = str(args.checkpoint)
     log(f"loading {args.model} ({args.pretrained})")
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(args.model,
@@ -304,6 +308,9 @@ def main() -> int:
     parser.add_argument("--model", default="ViT-B-32", help="open_clip model name")
     parser.add_argument("--pretrained", default="laion2b_s34b_b79k",
                         help="open_clip pretrained tag, or 'none' for random weights")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="load the --pretrained weights from this file (a pinned download, "
+                             "see orchestrator/serving/pins.py) instead of fetching them")
     parser.add_argument("--repository", type=Path, default=REPO / "model_repository")
     parser.add_argument("--version", type=int, default=0, help="version folder (default: next)")
     parser.add_argument("--int8", action="store_true", help="add a dynamically quantized copy")

