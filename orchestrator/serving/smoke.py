@@ -36,6 +36,7 @@ from orchestrator.errors import SnapclipError
 from orchestrator.serving.client import TritonModels
 
 SENTENCE = "Please remember to water the garden every morning before work."
+REQUESTS_PER_WINDOW = 2  # at the highest concurrency, per perf_analyzer window
 CAPTIONS = ("a plain red picture", "a photo of a dog running on grass",
             "a page of printed text")  # the first describes the picture sent
 
@@ -80,7 +81,14 @@ async def _run(settings: SmokeSettings) -> list[Check]:
                      lambda: _clip(models, settings))
         await record(f"{LLM.name}: structured output", lambda: _llm(models, settings))
     if settings.perf_seconds > 0:
-        checks += await asyncio.to_thread(_perf, settings)
+        # How long one request took, per swept model: a measurement window must hold several.
+        took = {c.name.split(":")[0]: c.seconds for c in checks}
+        latency = {"whisper": took.get(WHISPER.name, 1.0),
+                   "clip_image": took.get(f"{CLIP_IMAGE.name} + {CLIP_TEXT.name}", 1.0) / 4,
+                   "clip_text": took.get(f"{CLIP_IMAGE.name} + {CLIP_TEXT.name}", 1.0) / 4,
+                   # The check writes a few dozen tokens, a perf request 16.
+                   "llm": took.get(LLM.name, 1.0) / 4}
+        checks += await asyncio.to_thread(_perf, settings, latency)
     return checks
 
 
@@ -181,20 +189,23 @@ async def _llm(models: TritonModels, settings: SmokeSettings) -> str:
     return f"{len(text)} characters of schema-valid JSON"
 
 
-def _perf(settings: SmokeSettings) -> list[Check]:
+def _perf(settings: SmokeSettings, latency: dict[str, float]) -> list[Check]:
     from orchestrator.serving import loadtest, perf
 
-    levels = (1, 4)
-    # perf_analyzer measures at least three windows per level; share the budget between them.
-    window_ms = max(1000, settings.perf_seconds * 1000 // (3 * len(levels)))
+    levels = (1, 2)
     out = settings.perf_out or Path(tempfile.mkdtemp(prefix="snapclip-smoke-perf-"))
     checks = []
     for model in loadtest.MODELS:
+        # perf_analyzer measures three windows per level: share the budget between them, but
+        # a window must hold several whole requests at the highest concurrency.
+        window_ms = int(max(settings.perf_seconds * 1000 / (3 * len(levels)),
+                            REQUESTS_PER_WINDOW * max(levels) * latency[model] * 1000))
         start = time.perf_counter()
         try:
             _, (sweep,) = loadtest.sweep_all(settings.url, loadtest.Settings(
                 url=settings.url, out=out, models=(model,), concurrency=levels,
-                llm_concurrency=levels, window_ms=window_ms, max_trials=3, stability=999))
+                llm_concurrency=levels, window_ms=window_ms, max_trials=3, stability=999,
+                llm_max_tokens=16))
             detail = "; ".join(f"c{r.concurrency}: {r.throughput:.1f}/s p95 "
                                f"{r.p95_us / 1000:.0f} ms" for r in sweep.rows)
             ok = bool(sweep.rows) and all(r.throughput > 0 for r in sweep.rows)
