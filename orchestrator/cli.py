@@ -172,7 +172,9 @@ def run(
     asr_version: Annotated[str, typer.Option(
         help="whisper model version [default: newest served].")] = "",
     llm_version: Annotated[str, typer.Option(
-        help="llm model version [default: newest served].")] = "",
+        envvar="SNAPCLIP_LLM_VERSION",
+        help="llm model version [default: newest served]; 'none': no llm, the "
+             "transcript-only scoring.")] = "",
     vision_version: Annotated[str, typer.Option(
         help="clip_image/clip_text version [default: newest served].")] = "",
     llm_tokenizer: Annotated[str | None, typer.Option(
@@ -244,6 +246,9 @@ def serve(
     token_env: Annotated[str, typer.Option(
         help="Environment variable holding the API token; when set, API calls need "
              "'authorization: Bearer <token>'.")] = "SNAPCLIP_API_TOKEN",
+    llm_version: Annotated[str, typer.Option(
+        envvar="SNAPCLIP_LLM_VERSION",
+        help="llm version every job uses [default: newest served].")] = "",
     log_format: Annotated[str, typer.Option(help="Log lines on stderr: json or text.")
                           ] = "json",
 ) -> None:
@@ -286,7 +291,8 @@ def serve(
             loop.add_signal_handler(sig, stop.set)
         config = ServiceConfig(
             runner=RunnerConfig(triton_url=endpoint, jobs_dir=folder, concurrency=concurrency,
-                                model_repository=repository, uploads_dir=uploads,
+                                model_repository=repository, llm_version=llm_version,
+                                uploads_dir=uploads,
                                 url_policy=UrlPolicy(allow_private=allow_private_urls)),
             host=host, grpc_port=grpc_port, http_port=None if http_port < 0 else http_port,
             metrics_port=None if metrics_port < 0 else metrics_port, token=token,
@@ -320,6 +326,10 @@ def eval_command(
                       ] = None,
     model_repository: Annotated[Path | None, typer.Option(
         help="Model repository (served locally, and read for model metadata).")] = None,
+    llm_version: Annotated[str, typer.Option(
+        envvar="SNAPCLIP_LLM_VERSION",
+        help="llm version for the runs (default: the newest served; 'none': the "
+             "transcript-only path).")] = "",
 ) -> None:
     """Score the clips of every dataset video against its "Most Replayed" heatmap."""
     from rich.table import Table
@@ -346,7 +356,7 @@ def eval_command(
     manifests = (manifests or out / "runs").resolve()
     repository = _local_repository(model_repository)
     options = RunOptions(out=manifests, clips=max(ks), min_len_s=min_len, max_len_s=max_len,
-                         model_repository=repository)
+                         llm_version=llm_version, model_repository=repository)
 
     with contextlib.ExitStack() as stack:
         endpoints: list[str] = []
@@ -442,7 +452,8 @@ def models_fetch(
     from orchestrator.serving.fetch import fetch
 
     repository = resolve(model_repository)
-    for result in fetch(repository, profile, force=force, models=model or ()):
+    for result in fetch(repository, profile, force=force, models=model or (),
+                        on_progress=lambda line: err.print(f"  {escape(line)}")):
         state = "fetched" if result.fetched else "up to date"
         err.print(f"{result.item.model} v{result.item.version} "
                   f"({result.item.source.description}): {state} -> {result.path}")
@@ -507,10 +518,11 @@ def smoke(
 ) -> None:
     """Check an installed Triton with one real request per model (and, with --perf-seconds,
     a perf_analyzer sweep): every model version ready, speech to text, CLIP embeddings, a
-    structured-output llm answer valid against the moments schema. Exit 1 if any fails."""
+    structured-output llm answer valid against the schema the pipeline asks for. Exit 1 if
+    any fails."""
     from dataclasses import asdict
 
-    from orchestrator.pipeline.text.prompt import moments_schema
+    from orchestrator.pipeline.text.rating import description_schema
     from orchestrator.serving import smoke as checks
 
     if clip_weights not in {"auto", "real", "random"}:
@@ -522,7 +534,7 @@ def smoke(
         with contextlib.suppress(SnapclipError):
             repository = resolve()
     results = checks.run(checks.SmokeSettings(
-        url=triton, llm_schema=moments_schema(1), clip_weights=clip_weights,
+        url=triton, llm_schema=description_schema(), clip_weights=clip_weights,
         model_repository=repository, perf_seconds=perf_seconds, perf_out=out))
     if json_output:
         print(json.dumps([asdict(c) for c in results], indent=2))

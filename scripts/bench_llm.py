@@ -1,117 +1,132 @@
 #!/usr/bin/env python3
-"""Benchmark: the CPU ``llm`` (vLLM CPU in Triton's python backend) and the moments stage.
+"""Benchmark: which ``llm`` version picks what viewers replay, and what the text stage costs.
 
-Streams requests over gRPC and measures, per request, time to first token (TTFT) and decode
-speed (output tokens / time after the first token), at concurrency 1 and 4; then the wall time
-of the moments stage over a 10-minute transcript (about 1,650 words with word timings, built
-from the sample talk's sentences) with the same model.
+For each served llm version and for the transcript-only path (``--llm-version none``), side by
+side in one run against one local Triton:
 
-    .venv/bin/python scripts/bench_llm.py [--version 3] [--requests 8] [--max-tokens 64]
+- Hit@1, Hit@3 and mAP@15 on the mini dataset (``eval/mini``: the planted-peak talks and the
+  decoy talks whose highlight is told calmly), every method scored from its clips, and how
+  often the top clip of a decoy talk is its planted highlight or a decoy;
+- the text stage's wall time on a 10-minute transcript (the llm judging its passages, without
+  ASR), with the tokens it read and wrote.
+
+    .venv/bin/python scripts/bench_llm.py [--versions none,3,4] [--out out/bench-llm]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import random
-import statistics
+import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
-from orchestrator.contracts.transcript import Segment, Transcript, Word
-from orchestrator.paths import model_repository
-from orchestrator.pipeline.text.llm import MomentsSettings, find_moments
-from orchestrator.pipeline.text.prompt import PromptBuilder
+import numpy as np
+
+from orchestrator.contracts.models import WHISPER_SAMPLE_RATE
+from orchestrator.paths import REPO_ROOT, model_repository
+from orchestrator.pipeline.text import TextSignalInput, TextSignalStage
+from orchestrator.pipeline.types import Sentence
 from orchestrator.serving.client import TritonModels
 from orchestrator.serving.local import LocalTriton
-from orchestrator.synth.video import SAMPLE_TALK
+from orchestrator.synth.video import SAMPLE_SEGMENTS
 
-QUESTIONS = ["Summarize why microphone placement matters.", "Write a catchy video title.",
-             "List three tips for better audio.", "Explain what a hook is in a short video."]
+MINI = REPO_ROOT / "eval" / "mini" / "dataset.jsonl"
+SNAPCLIP = Path(sys.executable).with_name("snapclip")
 
 
-def ten_minute_transcript(minutes: float = 10.0, wpm: int = 165) -> Transcript:
-    sentences = [s.strip() + "." for s in SAMPLE_TALK.split(".") if s.strip()]
-    rng = random.Random(3)
-    words, t = [], 0.0
-    step = 60.0 / wpm
+def ten_minute_talk(minutes: float = 10.0, wpm: int = 160) -> list[Sentence]:
+    """The sample's topics in turn, sentence by sentence, until ``minutes`` are filled."""
+    out, t, step = [], 0.0, 60.0 / wpm
     while t < minutes * 60:
-        for w in rng.choice(sentences).split():
-            words.append(Word(round(t, 2), round(t + step * 0.8, 2), w, 0.9))
-            t += step
-        t += 0.4
-    return Transcript("en", t, (Segment(0.0, t, " ".join(w.word for w in words),
-                                        tuple(words)),))
+        for segment in SAMPLE_SEGMENTS:
+            for text in (s.strip() + "." for s in segment.text.split(".") if s.strip()):
+                length = len(text.split()) * step
+                out.append(Sentence(round(t, 2), round(t + length, 2), text))
+                t += length + 0.3
+            t += 0.9  # a longer pause between topics
+    return [s for s in out if s.end_s <= minutes * 60]
 
 
-async def one(models: TritonModels, builder: PromptBuilder, question: str, version: str,
-              max_tokens: int) -> tuple[float, float, int]:
-    prompt = builder.build_text(question)
-    sampling = {"temperature": 0, "max_tokens": max_tokens, "ignore_eos": True, "seed": 0}
-    start = time.perf_counter()
-    first = None
-    text = []
-    async for piece in models.generate(prompt, sampling, version=version, stream=True):
-        first = first or time.perf_counter()
-        text.append(piece)
-    end = time.perf_counter()
-    tokens = builder.count_tokens("".join(text))
-    decode_s = max(1e-6, end - (first or end))
-    return (first or end) - start, max(0, tokens - 1) / decode_s, tokens
+def covers(clip: dict, span: dict) -> bool:
+    inside = min(clip["end_s"], span["end_s"]) - max(clip["start_s"], span["start_s"])
+    return inside > 0.5 * (clip["end_s"] - clip["start_s"])
 
 
-async def sweep(url: str, builder: PromptBuilder, version: str, concurrency: int,
-                requests: int, max_tokens: int) -> dict:
-    limit = asyncio.Semaphore(concurrency)
+def quality(url: str, version: str, out: Path) -> dict[str, float]:
+    folder = out / f"eval-{version}"
+    proc = subprocess.run([str(SNAPCLIP), "eval", str(MINI), "--triton", url, "--out",
+                           str(folder), "--k", "1,3", "--min-len", "8", "--max-len", "20",
+                           "--llm-version", version], capture_output=True, text=True,
+                          check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"eval with llm {version} failed: {proc.stderr.strip()[-300:]}")
+    results = json.loads((folder / "results.json").read_text())
+    truth = {d["id"]: d for d in map(json.loads, MINI.read_text().splitlines())}
+    decoy_talks = [k for k, d in truth.items() if d.get("decoys")]
+    top = {k: min(json.loads((folder / "runs" / k / "manifest.json").read_text())["clips"],
+                  key=lambda c: c["rank"]) for k in decoy_talks}
+    figures = {"hit1": np.mean([r["snapclip"]["hits"]["1"] for r in results]),
+               "hit3": np.mean([r["snapclip"]["hits"]["3"] for r in results]),
+               "map15": np.mean([r["snapclip"]["ap15"] for r in results]),
+               "even_hit1": np.mean([r["even"]["hits"]["1"] for r in results]),
+               "even_map15": np.mean([r["even"]["ap15"] for r in results]),
+               "decoy_top_planted": sum(covers(top[k], truth[k]["planted"]) for k in top),
+               "decoy_top_decoy": sum(any(covers(top[k], d) for d in truth[k]["decoys"])
+                                      for k in top)}
+    return {k: float(v) for k, v in figures.items()}
+
+
+async def text_stage_time(url: str, version: str, talk: list[Sentence]) -> dict[str, float]:
     async with TritonModels(url) as models:
-        async def limited(i: int) -> tuple[float, float, int]:
-            async with limit:
-                return await one(models, builder, QUESTIONS[i % len(QUESTIONS)], version,
-                                 max_tokens)
-        await one(models, builder, QUESTIONS[0], version, 8)  # warm-up
         start = time.perf_counter()
-        results = await asyncio.gather(*(limited(i) for i in range(requests)))
-        wall = time.perf_counter() - start
-    ttft = [r[0] for r in results]
-    return {"ttft_p50": statistics.median(ttft), "ttft_max": max(ttft),
-            "decode_tok_s": statistics.mean(r[1] for r in results),
-            "total_tok_s": sum(r[2] for r in results) / wall}
+        stage = await TextSignalStage.start(TextSignalInput(
+            clips=5, min_len_s=15, max_len_s=60, llm_version=version,
+            model_repository=model_repository()), models)
+        audio = np.zeros(int(talk[-1].end_s * WHISPER_SAMPLE_RATE) + 1, np.float32)
+        signal = await stage.finish(talk, audio)
+        seconds = time.perf_counter() - start
+    tokens = next((n for n in signal.notes if "prompt tokens" in n), "")
+    return {"seconds": round(seconds, 1), "candidates": len(signal.candidates),
+            "note": tokens}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--version", default="3", help="llm version of the CPU profile")
-    parser.add_argument("--requests", type=int, default=8)
-    parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--versions", default="none,3,4",
+                        help="llm versions to compare ('none': transcript-only)")
+    parser.add_argument("--out", type=Path, default=Path("out/bench-llm"))
     args = parser.parse_args()
-    repository = model_repository()
-    builder = PromptBuilder.from_pretrained(str(repository / "llm" / args.version / "hf"),
-                                            max_moments=5)
-    transcript = ten_minute_transcript()
-    with LocalTriton(repository, models=["llm"]) as server:
+    versions = [v.strip() for v in args.versions.split(",") if v.strip()]
+    if not MINI.with_name("decoy-run.mp4").is_file():
+        subprocess.run([sys.executable, "-m", "orchestrator.evaluation.minidata",
+                        str(MINI.parent)], check=True)
+    talk = ten_minute_talk()
+    rows = []
+    with LocalTriton(models=["whisper", "llm", "clip_image", "clip_image_encoder",
+                             "clip_text", "clip_text_encoder"]) as server:
         assert server.endpoints is not None
         url = server.endpoints.grpc
-        print(f"llm v{args.version} on vLLM CPU, {args.requests} streamed requests of "
-              f"{args.max_tokens} tokens per step")
-        print(f"{'concurrency':>11} {'TTFT p50 s':>10} {'TTFT max s':>10} {'decode tok/s':>12} "
-              f"{'total tok/s':>11}")
-        for concurrency in (1, 4):
-            r = asyncio.run(sweep(url, builder, args.version, concurrency, args.requests,
-                                  args.max_tokens))
-            print(f"{concurrency:>11} {r['ttft_p50']:>10.2f} {r['ttft_max']:>10.2f} "
-                  f"{r['decode_tok_s']:>12.1f} {r['total_tok_s']:>11.1f}")
-
-        async def moments() -> tuple[float, object]:
-            async with TritonModels(url) as models:
-                start = time.perf_counter()
-                result = await find_moments(models, transcript, MomentsSettings(
-                    context_tokens=2048, max_new_tokens=512,
-                    model_version=args.version), builder)
-                return time.perf_counter() - start, result
-
-        wall, result = asyncio.run(moments())
-        print(f"moments stage, {transcript.duration_s / 60:.1f}-minute transcript "
-              f"({len(transcript.words)} words): {wall:.1f} s, {result.chunks} chunks, "
-              f"{result.answered} answered, {len(result.moments)} moments kept")
+        for version in versions:
+            print(f"bench_llm: llm {version}: mini dataset ...", file=sys.stderr)
+            figures = quality(url, version, args.out)
+            print(f"bench_llm: llm {version}: text stage on a 10-minute transcript ...",
+                  file=sys.stderr)
+            timing = asyncio.run(text_stage_time(url, version, talk))
+            rows.append((version, figures, timing))
+    print(f"\n{'llm':>5} {'Hit@1':>6} {'Hit@3':>6} {'mAP@15':>7} {'even Hit@1':>10} "
+          f"{'even mAP@15':>11} {'decoy talks: top=planted':>25} {'top=decoy':>10} "
+          f"{'10-min text stage':>18}")
+    for version, f, t in rows:
+        print(f"{version:>5} {f['hit1']:>6.2f} {f['hit3']:>6.2f} {f['map15']:>7.3f} "
+              f"{f['even_hit1']:>10.2f} {f['even_map15']:>11.3f} "
+              f"{int(f['decoy_top_planted']):>22}/4 {int(f['decoy_top_decoy']):>8}/4 "
+              f"{t['seconds']:>16.1f} s")
+    for version, _, t in rows:
+        if t["note"]:
+            print(f"llm {version}: {t['note']}")
 
 
 if __name__ == "__main__":

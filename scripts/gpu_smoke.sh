@@ -2,7 +2,7 @@
 # The operators' smoke check of an installed snapclip Triton (a cluster or a GPU machine):
 #   scripts/gpu_smoke.sh HOST:PORT [--perf-seconds 30] [--clip-weights real|random|auto]
 # Every model version ready, one real request per model (speech -> transcript, picture and
-# captions -> embeddings, a structured-output llm answer valid against the moments schema),
+# captions -> embeddings, a structured-output llm answer valid against the schema the pipeline uses),
 # a perf_analyzer sweep per model (30 s each by default), then a table; exit 1 if any check
 # fails. The chart's `helm test` runs the same checks (templates/tests/test-triton-smoke.yaml).
 set -euo pipefail

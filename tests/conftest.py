@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -9,6 +10,11 @@ import pytest
 from orchestrator.paths import model_repository
 from orchestrator.serving.fetch import PROFILES, is_current
 from orchestrator.serving.local import LocalTriton
+
+# The suite's runs use SmolLM2 (llm v3, quick): the default, Qwen2.5-Coder-1.5B (v4), costs
+# seconds per passage on two cores, and only the highlight-quality test (test_eval.py) needs
+# it - it runs with this variable removed, so it gets the real default.
+os.environ.setdefault("SNAPCLIP_LLM_VERSION", "3")
 
 SERVED_MODELS = ["whisper", "clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder",
                  "llm"]

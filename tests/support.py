@@ -53,10 +53,11 @@ def silence(seconds: float) -> np.ndarray:
     return np.zeros(int(16_000 * seconds), dtype=np.float32)
 
 
-def snapclip(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``snapclip`` command."""
+def snapclip(*args: str, timeout: float = 300, env: dict[str, str] | None = None
+             ) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``snapclip`` command (in ``env``, else this environment)."""
     return subprocess.run([SNAPCLIP, *args], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+                          check=False, env=env)
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess[str], code: int, text: str) -> None:

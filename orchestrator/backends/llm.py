@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from orchestrator.backends.args import version_dir
-from orchestrator.contracts.models import LLM
+from orchestrator.contracts.models import LLM, LLM_ADDITIONAL_OUTPUTS
 from orchestrator.contracts.sampling import SamplingParametersError, parse
 
 locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
@@ -64,6 +64,16 @@ def sampling_params(raw: str) -> Any:
         return SamplingParams(**fields)
     except (TypeError, ValueError) as exc:
         raise SamplingParametersError(f"invalid sampling_parameters: {exc}") from exc
+
+
+def _logprobs_json(logprobs: list[dict] | None) -> bytes:
+    """One {token_id: {logprob, rank, decoded_token}} per token, or ``null`` when none were
+    asked for (the pinned backend's format)."""
+    if logprobs is None:
+        return b"null"
+    return json.dumps([{str(token): {"logprob": lp.logprob, "rank": lp.rank,
+                                     "decoded_token": lp.decoded_token}
+                        for token, lp in step.items()} for step in logprobs]).encode("utf-8")
 
 
 class TritonPythonModel:
@@ -133,6 +143,8 @@ class TritonPythonModel:
             prompt = _optional(request, "text_input", "")
             stream = bool(_optional(request, "stream", False))
             exclude_input = bool(_optional(request, "exclude_input_in_output", False))
+            extra = [flag for flag in LLM_ADDITIONAL_OUTPUTS
+                     if bool(_optional(request, flag, False))]
             params = sampling_params(_optional(request, "sampling_parameters", ""))
             from vllm.sampling_params import RequestOutputKind
 
@@ -152,9 +164,9 @@ class TritonPythonModel:
                 if not stream and not exclude_input:
                     text = prompt + text
                 if stream and not output.finished:
-                    sender.send(self._response(text))
+                    sender.send(self._response(text, output, extra))
                 elif output.finished:
-                    sender.send(self._response(text), flags=final)
+                    sender.send(self._response(text, output, extra), flags=final)
                     finished = True
                     return
         except Exception as exc:  # noqa: BLE001 -- every failure becomes this request's error
@@ -171,10 +183,29 @@ class TritonPythonModel:
                 with contextlib.suppress(Exception):
                     await self._engine.abort(request_id)
 
-    def _response(self, text: str) -> object:
+    def _response(self, text: str, output: Any, extra: list[str]) -> object:
+        """``text_output`` and the additional outputs asked for, as the pinned vllm backend
+        writes them (vllm_backend r25.11, src/utils/request.py create_response); ``output``
+        holds only what is new since the last response (RequestOutputKind.DELTA)."""
         pb = self._pb
-        return pb.InferenceResponse(output_tensors=[
-            pb.Tensor(_OUTPUT, np.array([text.encode("utf-8")], dtype=np.object_))])
+        tensors = [pb.Tensor(_OUTPUT, np.array([text.encode("utf-8")], dtype=np.object_))]
+        piece = output.outputs[0]
+        values = {
+            "return_finish_reason": lambda: np.array([str(piece.finish_reason).encode()],
+                                                     dtype=np.object_),
+            "return_cumulative_logprob": lambda: np.array(
+                [piece.cumulative_logprob if piece.cumulative_logprob is not None
+                 else np.nan], dtype=np.float32),
+            "return_logprobs": lambda: np.array([_logprobs_json(piece.logprobs)],
+                                                dtype=np.object_),
+            "return_num_input_tokens": lambda: np.array(
+                [len(output.prompt_token_ids or [])], dtype=np.uint32),
+            "return_num_output_tokens": lambda: np.array([len(piece.token_ids)],
+                                                         dtype=np.uint32),
+        }
+        tensors += [pb.Tensor(LLM_ADDITIONAL_OUTPUTS[flag].name, values[flag]())
+                    for flag in extra]
+        return pb.InferenceResponse(output_tensors=tensors)
 
     def finalize(self) -> None:
         engine = getattr(self, "_engine", None)

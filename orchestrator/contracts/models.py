@@ -98,17 +98,30 @@ CLIP_TEXT_ENCODER = ModelContract(
 )
 
 # --- llm: exactly the contract of Triton's vLLM backend (decoupled, no Triton batching) -------
+# The tensors of vllm_backend r25.11 (src/model.py, _auto_complete_inputs_and_outputs), less the
+# multimodal `image` and the reserved `embedding_request`. The return_* inputs switch on the
+# output of the same name (src/utils/request.py, create_response): logprobs is a JSON list, one
+# {token_id: {logprob, rank, decoded_token}} per generated token.
+LLM_ADDITIONAL_OUTPUTS = {
+    "return_finish_reason": TensorSpec("finish_reason", "BYTES", (-1,)),
+    "return_cumulative_logprob": TensorSpec("cumulative_logprob", "FP32", (-1,)),
+    "return_logprobs": TensorSpec("logprobs", "BYTES", (-1,)),
+    "return_num_input_tokens": TensorSpec("num_input_tokens", "UINT32", (1,)),
+    "return_num_output_tokens": TensorSpec("num_output_tokens", "UINT32", (-1,)),
+}
 LLM = ModelContract(
     name="llm",
     inputs=(
         TensorSpec("text_input", "BYTES", (1,)),
         TensorSpec("stream", "BOOL", (1,), optional=True),
-        # JSON: vLLM SamplingParams fields (temperature, max_tokens, seed, stop, ...) and
-        # "structured_outputs": {"json": <JSON schema>}.
+        # JSON: vLLM SamplingParams fields (temperature, max_tokens, seed, stop, logprobs, ...)
+        # and "structured_outputs": a JSON string such as "{\"json\": <schema>}"
+        # (contracts.sampling has the pinned backend's rules).
         TensorSpec("sampling_parameters", "BYTES", (1,), optional=True),
         TensorSpec("exclude_input_in_output", "BOOL", (1,), optional=True),
+        *(TensorSpec(flag, "BOOL", (1,), optional=True) for flag in LLM_ADDITIONAL_OUTPUTS),
     ),
-    outputs=(TensorSpec("text_output", "BYTES", (-1,)),),
+    outputs=(TensorSpec("text_output", "BYTES", (-1,)), *LLM_ADDITIONAL_OUTPUTS.values()),
     batched=False,  # vLLM batches continuously inside the engine
     decoupled=True,
 )

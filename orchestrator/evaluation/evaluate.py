@@ -1,7 +1,11 @@
 """Score each video's clips (ours and the baselines') and write the evaluation report.
 
 Per video and method: Hit@k for each k, AP@15 and AP@50, coverage precision and recall
-(against the top-15 % segments). The random baseline is averaged over seeds per video.
+(against the top-15 % segments). Every method is scored the same way, from its clips (the
+clip's rank inside it is its segments' score): ``snapclip`` and the baselines alike; the
+random baseline is averaged over seeds per video. ``snapclip-dense`` scores snapclip's
+per-second fused curve as well, which ranks every second, not only the chosen ones - it is
+reported beside the fair row, never instead of it.
 Videos without a heatmap count only where a metric allows (Hit@k needs a peak; AP needs
 segments); each table says how many videos each figure covers.
 """
@@ -21,7 +25,7 @@ from orchestrator.evaluation.dataset import Entry
 from orchestrator.evaluation.metrics import Span
 from orchestrator.pipeline.manifest import Manifest
 
-METHODS = ("snapclip", "random", "even")
+METHODS = ("snapclip", "snapclip-dense", "random", "even")
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,9 @@ def evaluate_video(entry: Entry, manifest: Manifest, ks: Sequence[int], seeds: i
     else:  # a manifest from before the curve was written: rank by the clips alone
         curve = metrics.clips_curve(ours, duration)
     lengths = [c.end_s - c.start_s for c in ours]
-    results = {"snapclip": score(ours, curve, entry, duration, ks)}
+    results = {"snapclip": score(ours, metrics.clips_curve(ours, duration), entry, duration,
+                                 ks),
+               "snapclip-dense": score(ours, curve, entry, duration, ks)}
     randoms = []
     for seed in range(seeds):
         clips = random_clips(lengths, duration, seed)

@@ -53,8 +53,8 @@ class ModelRef:
 class Weights:
     """Fusion weights: score = text * T + vision * V, V = similarity * S + visual_change * C."""
 
-    text: float = 0.6
-    vision: float = 0.4
+    text: float = 0.8
+    vision: float = 0.2
     similarity: float = 0.5
     visual_change: float = 0.5
 

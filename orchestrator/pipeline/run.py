@@ -44,6 +44,7 @@ from orchestrator.pipeline.reframe import ASPECTS
 from orchestrator.pipeline.render import RenderInput, render_clips, write_extras
 from orchestrator.pipeline.select import SelectInput, fit_candidates, select
 from orchestrator.pipeline.text import TextSignal, TextSignalInput, TextSignalStage, sentences
+from orchestrator.pipeline.types import DECOYS
 from orchestrator.serving.client import TritonModels
 
 T = TypeVar("T")
@@ -224,10 +225,11 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
     result = select(SelectInput(tuple(fitted), source.duration_s, signals.times_s,
                                 signals.change, similarities, options.weights, options.clips))
     clock.timings["select"] = round(time.perf_counter() - start, 3)
-    fillers = sum(1 for c in result.chosen if c.candidate.origin == "transcript")
-    if text.signal == "llm" and fillers:
-        notes.append(f"{fillers} of {len(result.chosen)} clips are transcript-only windows: "
-                     "the llm's moments left room for them")
+    decoys = [c.candidate.kind.replace("_", " ") for c in result.chosen
+              if c.candidate.kind in DECOYS]
+    if decoys:
+        notes.append(f"{len(decoys)} of {len(result.chosen)} clips are {', '.join(decoys)}: "
+                     "nothing else was left to fill the clips asked for")
     reporter.stage("select", f"{len(result.chosen)} clips from {len(fitted)} candidates "
                              f"({text.signal} text signal"
                              f"{', CLIP similarity' if similarities else ''})")

@@ -1,20 +1,31 @@
 """Select stage: fuse the signals, keep the best non-overlapping moments, cut at sentence edges.
 
-Every candidate moment (from the ``llm``, or from the transcript-only fallback) is first fitted
-to the transcript: its start moves to the start of the sentence it falls in, its end to the end
-of its sentence, then whole sentences are added or dropped until it lies within the length
-limits (a single sentence too long for the limit is cut at a word edge). Then, per signal,
-scores are normalized over the run's candidates with min-max scaling (each signal separately,
-across candidates - the SNAP prototype's softmax ran over the wrong axis) and fused:
+Every candidate (a passage judged by the ``llm``, or scored by the transcript-only fallback)
+is first fitted to the transcript: its start moves to the start of the sentence it falls in,
+its end to the end of its sentence, then whole sentences are added or dropped until it lies
+within the length limits (a single sentence too long for the limit is cut at a word edge).
 
-    vision = (w_similarity * similarity + w_visual_change * visual_change)
-             / (w_similarity + w_visual_change)          (visual change alone when skipped)
+Fusion. Each signal is turned into its rank among the run's candidates, scaled to 0..1 (ties
+share their average rank), so one outlier cannot decide, and the signals are fused:
+
+    vision = (w_similarity * similarity + a * w_visual_change * visual_change)
+             / (w_similarity + a * w_visual_change)
     score  = (w_text * text + w_vision * vision) / (w_text + w_vision)
 
-The weights are ``manifest.Weights`` (the CLI's ``--weights``) and are written into the
-manifest. Non-maximum suppression then takes candidates best first (the ``llm``'s moments before
-the transcript-only windows that fill in for them) and drops any that overlaps one already
-kept, until ``clips`` are chosen.
+and, when CLIP similarity is skipped (random weights), vision is the visual change alone with
+weight ``a * w_vision``. ``a`` (0..1) is how much the picture really changes over the video:
+the spread between the 10th and 90th percentile of per-frame visual change, over
+``ACTIVE_SPREAD``. On a static talking head the change is codec noise, ``a`` is about 0 and it
+gets no weight; with cuts and motion it gets its full weight. Defaults (``manifest.Weights``,
+the CLI's ``--weights``, written into the manifest): text 0.8, vision 0.2, similarity 0.5,
+visual change 0.5.
+
+Choice. Candidates are taken greedily by ``score - SPREAD_PENALTY * nearness`` to the clips
+already chosen (maximal marginal relevance: ``nearness`` is 1 for a touching clip, falling to
+0 at ``spread_s`` away), so the clips spread over the talk instead of three neighbours;
+overlapping candidates are skipped. Sponsor reads, intros, outros and calls to action (the
+candidate's ``kind``) come after every other candidate, whatever their score: they are chosen
+only when nothing else is left. The chosen clips are ranked by fused score, those decoys last.
 """
 
 from __future__ import annotations
@@ -25,10 +36,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from orchestrator.pipeline.manifest import ClipScores, Weights
-from orchestrator.pipeline.types import Candidate, Sentence
+from orchestrator.pipeline.types import DECOYS, Candidate, Sentence
 
 LEAD_IN_S = 0.15  # start a little before the first word ...
 TAIL_S = 0.4  # ... and end a little after the last, inside the silence around them
+ACTIVE_SPREAD = 0.15  # p90 - p10 of per-frame visual change at which vision counts in full
+SPREAD_PENALTY = 0.25  # how much a clip next to a chosen one loses
 
 
 @dataclass(frozen=True)
@@ -125,15 +138,29 @@ def fit_candidates(candidates: Sequence[Candidate], sentences: Sequence[Sentence
     return fitted
 
 
-def normalize(values: Sequence[float]) -> np.ndarray:
-    """Min-max scale to 0..1 across candidates; equal values all become 1 (or 0 if all <= 0)."""
+def ranks(values: Sequence[float]) -> np.ndarray:
+    """Each value's rank among ``values`` scaled to 0..1 (ties share their average rank; a
+    single value, or all equal, gives 1)."""
     array = np.asarray(values, dtype=np.float64)
     if array.size == 0:
         return array
-    low, high = float(array.min()), float(array.max())
-    if high - low < 1e-9:
-        return np.full(array.shape, 1.0 if high > 0 else 0.0)
-    return (array - low) / (high - low)
+    if array.size == 1 or np.ptp(array) < 1e-12:
+        return np.ones(array.shape)
+    order = np.argsort(array, kind="mergesort")
+    ranked = np.empty(array.size)
+    ranked[order] = np.arange(array.size, dtype=np.float64)
+    for value in np.unique(array):  # ties: their average rank
+        same = array == value
+        ranked[same] = ranked[same].mean()
+    return ranked / (array.size - 1)
+
+
+def picture_activity(visual_change: np.ndarray) -> float:
+    """How much the picture really changes over the video, 0..1 (see the module docstring)."""
+    if visual_change.size < 2:
+        return 0.0
+    low, high = np.percentile(visual_change, [10, 90])
+    return float(np.clip((high - low) / ACTIVE_SPREAD, 0.0, 1.0))
 
 
 def span_mean(times_s: np.ndarray, values: np.ndarray, start_s: float, end_s: float) -> float:
@@ -146,40 +173,58 @@ def overlaps(a: Candidate, b: Candidate) -> bool:
     return min(a.end_s, b.end_s) - max(a.start_s, b.start_s) > 1e-6
 
 
-def non_max_suppression(scored: Sequence[Scored], k: int) -> list[Scored]:
-    """Best first; skip any candidate overlapping one already kept; at most ``k``.
+def decoy(item: Scored) -> bool:
+    return item.candidate.kind in DECOYS
 
-    The ``llm``'s moments go before transcript-only windows whatever their scores: the
-    windows only fill the places the model's moments leave, then the result is ranked by score.
-    """
+
+def choose(scored: Sequence[Scored], k: int, *, spread_s: float) -> list[Scored]:
+    """At most ``k`` non-overlapping candidates, best first by score less the nearness to the
+    ones already chosen; decoys only once nothing else fits. Ranked by score, decoys last."""
     kept: list[Scored] = []
-    order = sorted(scored, key=lambda s: (s.candidate.origin != "llm", -s.score,
-                                          s.candidate.start_s))
-    for item in order:
-        if len(kept) == k:
-            break
-        if not any(overlaps(item.candidate, other.candidate) for other in kept):
-            kept.append(item)
-    return sorted(kept, key=lambda s: (-s.score, s.candidate.start_s))
+    for pool in ([s for s in scored if not decoy(s)], [s for s in scored if decoy(s)]):
+        left = [s for s in pool]
+        while left and len(kept) < k:
+            left = [s for s in left
+                    if not any(overlaps(s.candidate, other.candidate) for other in kept)]
+            if not left:
+                break
+
+            def value(item: Scored) -> float:
+                near = max((nearness(item.candidate, other.candidate, spread_s)
+                            for other in kept), default=0.0)
+                return item.score - SPREAD_PENALTY * near
+
+            best = max(left, key=lambda s: (value(s), -s.candidate.start_s))
+            kept.append(best)
+            left.remove(best)
+    return sorted(kept, key=lambda s: (decoy(s), -s.score, s.candidate.start_s))
+
+
+def nearness(a: Candidate, b: Candidate, spread_s: float) -> float:
+    """1 for touching clips, falling linearly to 0 at ``spread_s`` apart."""
+    gap = max(a.start_s, b.start_s) - min(a.end_s, b.end_s)
+    return max(0.0, 1.0 - max(gap, 0.0) / spread_s)
 
 
 def score_candidates(request: SelectInput) -> list[Scored]:
-    """Normalized per-signal scores and the fused score of every candidate."""
+    """Ranked per-signal scores and the fused score of every candidate."""
     cands = request.candidates
     w = request.weights
-    text = normalize([c.text_score for c in cands])
-    change = normalize([span_mean(request.frame_times_s, request.visual_change, c.start_s,
-                                  c.end_s) for c in cands])
-    similarity = normalize(request.similarity) if request.similarity is not None else None
+    text = ranks([c.text_score for c in cands])
+    change = ranks([span_mean(request.frame_times_s, request.visual_change, c.start_s,
+                              c.end_s) for c in cands])
+    similarity = ranks(request.similarity) if request.similarity is not None else None
+    active = picture_activity(request.visual_change)
     out = []
     for n, c in enumerate(cands):
-        if similarity is not None and w.similarity + w.visual_change > 0:
-            vision = (w.similarity * similarity[n] + w.visual_change * change[n]) / (
-                w.similarity + w.visual_change)
+        if similarity is not None and w.similarity + active * w.visual_change > 0:
+            vision = (w.similarity * similarity[n] + active * w.visual_change * change[n]) / (
+                w.similarity + active * w.visual_change)
+            vision_weight = w.vision
         else:
-            vision = change[n]
-        total = w.text + w.vision
-        fused = (w.text * text[n] + w.vision * vision) / total if total > 0 else 0.0
+            vision, vision_weight = change[n], active * w.vision
+        total = w.text + vision_weight
+        fused = (w.text * text[n] + vision_weight * vision) / total if total > 0 else 0.0
         out.append(Scored(c, ClipScores(
             text=round(float(text[n]), 4), vision=round(float(vision), 4),
             similarity=round(float(similarity[n]), 4) if similarity is not None else None,
@@ -190,7 +235,7 @@ def score_candidates(request: SelectInput) -> list[Scored]:
 def select(request: SelectInput) -> SelectResult:
     """Score every candidate, keep the best ``clips`` that do not overlap."""
     scored = score_candidates(request)
-    chosen = non_max_suppression(scored, request.clips)
+    chosen = choose(scored, request.clips, spread_s=max(60.0, request.duration_s / 10))
     times = np.arange(0.0, max(request.duration_s, 1.0), 1.0)
     curve = np.zeros(len(times))
     for item in scored:

@@ -21,6 +21,12 @@ class Sentence:
     words: tuple[Word, ...] = field(default=(), compare=False, repr=False)
 
 
+# What a candidate passage is. A "sponsor" read, an "intro", an "outro" or a "call_to_action"
+# is never ranked above a "highlight" or "filler" (select); the llm or the cues say which.
+DECOYS = ("sponsor", "intro", "outro", "call_to_action")
+KINDS = ("highlight", *DECOYS, "filler")
+
+
 @dataclass(frozen=True)
 class Candidate:
     start_s: float
@@ -28,8 +34,9 @@ class Candidate:
     title: str
     hook: str
     reason: str
-    text_score: float  # raw: the llm's 0-100 score, or the fallback's score
+    text_score: float  # 0-100: the llm's rating of the passage, or the fallback's score
     origin: str  # "llm" or "transcript"
+    kind: str = "filler"  # one of KINDS
 
     @property
     def duration_s(self) -> float:

@@ -65,6 +65,7 @@ class RunnerConfig:
     jobs_dir: Path
     concurrency: int = 2
     model_repository: Path | None = None
+    llm_version: str = ""  # the llm version jobs use ("" = the newest served)
     url_policy: UrlPolicy = field(default_factory=UrlPolicy)
     # Uploaded sources live here; a job's upload is removed when the job ends.
     uploads_dir: Path | None = None
@@ -131,14 +132,15 @@ class _StoreReporter:
 OPTION_FIELDS = ("clips", "min_len_s", "max_len_s", "aspect", "captions", "language")
 
 
-def run_options(options: dict[str, Any], out: Path, model_repository: Path | None = None
-                ) -> RunOptions:
+def run_options(options: dict[str, Any], out: Path, model_repository: Path | None = None,
+                llm_version: str = "") -> RunOptions:
     """Pipeline options from a job's stored options (unset ones take the CLI's defaults).
 
     Raises ``InputError`` for values the pipeline refuses (the Submit call checks them first).
     """
     values = {k: v for k, v in options.items() if k in OPTION_FIELDS}
-    return RunOptions(out=out, model_repository=model_repository, **values)
+    return RunOptions(out=out, model_repository=model_repository, llm_version=llm_version,
+                      **values)
 
 
 class JobRunner:
@@ -263,7 +265,8 @@ class JobRunner:
         log.info("job started (attempt %d): %s", job.attempts, job.source,
                  extra={"resumes_after": sorted(kept)})
         try:
-            options = run_options(job.options, out, self._config.model_repository)
+            options = run_options(job.options, out, self._config.model_repository,
+                                  self._config.llm_version)
             with contextlib.ExitStack() as stack:
                 source = await asyncio.to_thread(stack.enter_context, open_source(
                     job.source, min_duration_s=options.min_len_s, policy=self._config.url_policy))

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
+from typing import Any
 
 import numpy as np
 import tritonclient.grpc.aio as grpcclient
 from tritonclient.utils import InferenceServerException, np_to_triton_dtype
 
-from orchestrator.contracts.models import LLM, ModelContract
+from orchestrator.contracts.models import LLM, LLM_ADDITIONAL_OUTPUTS, ModelContract
 from orchestrator.errors import ModelServerError, SnapclipError
 
 _UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "StatusCode.CANCELLED")
@@ -24,6 +26,17 @@ _UNAVAILABLE = ("StatusCode.UNAVAILABLE", "StatusCode.DEADLINE_EXCEEDED", "Statu
 
 class ModelRequestError(SnapclipError):
     """A model rejected or failed one request."""
+
+
+@dataclass(frozen=True)
+class Completion:
+    """One whole ``llm`` answer."""
+
+    text: str
+    # Per generated token, its top alternatives: (decoded token, log-probability).
+    logprobs: tuple[tuple[tuple[str, float], ...], ...]
+    input_tokens: int
+    output_tokens: int
 
 
 def _is_transport_failure(exc: InferenceServerException) -> bool:
@@ -122,11 +135,39 @@ class TritonModels:
     async def generate(self, prompt: str, sampling: Mapping[str, object], *,
                        model: str = LLM.name, version: str = "", stream: bool = False,
                        exclude_input: bool = True) -> AsyncIterator[str]:
-        """Ask the decoupled ``llm`` model; yields text pieces (one, unless ``stream``).
+        """Ask the decoupled ``llm`` model; yields text pieces (one, unless ``stream``)."""
+        async for result in self._responses(prompt, sampling, model=model, version=version,
+                                            stream=stream, exclude_input=exclude_input):
+            for piece in result.as_numpy("text_output").reshape(-1):
+                yield piece.decode("utf-8") if isinstance(piece, bytes) else str(piece)
 
-        Decoupled models answer over gRPC's bidirectional stream only: one request is sent,
-        the send side closes, and the server's responses arrive until its final one.
-        """
+    async def complete(self, prompt: str, sampling: Mapping[str, object], *,
+                       model: str = LLM.name, version: str = "") -> Completion:
+        """One whole answer with its token counts and, when ``sampling`` asks for
+        ``logprobs``, the top log-probabilities of every generated token."""
+        flags = ["return_num_input_tokens", "return_num_output_tokens"]
+        if sampling.get("logprobs"):
+            flags.append("return_logprobs")
+        text, logprobs, tokens_in, tokens_out = "", [], 0, 0
+        async for result in self._responses(prompt, sampling, model=model, version=version,
+                                            stream=False, exclude_input=True, flags=flags):
+            text += "".join(p.decode("utf-8") if isinstance(p, bytes) else str(p)
+                            for p in result.as_numpy("text_output").reshape(-1))
+            tokens_in = int(result.as_numpy("num_input_tokens").reshape(-1)[0])
+            tokens_out += int(result.as_numpy("num_output_tokens").reshape(-1)[0])
+            if "return_logprobs" in flags:
+                raw = result.as_numpy("logprobs").reshape(-1)[0]
+                steps = json.loads(raw) or []
+                logprobs += [tuple((entry["decoded_token"], entry["logprob"])
+                                   for entry in step.values()) for step in steps]
+        return Completion(text, tuple(logprobs), tokens_in, tokens_out)
+
+    async def _responses(self, prompt: str, sampling: Mapping[str, object], *, model: str,
+                         version: str, stream: bool, exclude_input: bool,
+                         flags: Sequence[str] = ()) -> AsyncIterator[Any]:
+        """The raw responses of one request to a decoupled model over gRPC's bidirectional
+        stream: one request is sent, the send side closes, and the server's responses arrive
+        until its final one."""
         inputs = []
         for name, value, datatype in (
             ("text_input", np.array([prompt.encode("utf-8")], dtype=np.object_), "BYTES"),
@@ -134,14 +175,16 @@ class TritonModels:
             ("sampling_parameters",
              np.array([json.dumps(dict(sampling)).encode()], dtype=np.object_), "BYTES"),
             ("exclude_input_in_output", np.array([exclude_input]), "BOOL"),
+            *((flag, np.array([True]), "BOOL") for flag in flags),
         ):
             tensor = grpcclient.InferInput(name, [1], datatype)
             tensor.set_data_from_numpy(value)
             inputs.append(tensor)
+        wanted = ["text_output", *(LLM_ADDITIONAL_OUTPUTS[flag].name for flag in flags)]
 
         async def request() -> AsyncIterator[dict]:
             yield {"model_name": model, "model_version": version, "inputs": inputs,
-                   "outputs": [grpcclient.InferRequestedOutput("text_output")]}
+                   "outputs": [grpcclient.InferRequestedOutput(name) for name in wanted]}
 
         responses = self._client.stream_infer(request(), stream_timeout=self.timeout_s)
         start, failure = time.perf_counter(), None
@@ -154,8 +197,7 @@ class TritonModels:
                                                f"request ({error.message()})")
                     failure = "request"
                     raise ModelRequestError(f"{model}: {error.message()}")
-                for piece in result.as_numpy("text_output").reshape(-1):
-                    yield piece.decode("utf-8") if isinstance(piece, bytes) else str(piece)
+                yield result
         except InferenceServerException as exc:
             failure = "unavailable"
             raise ModelServerError(f"Triton at {self.url} is unreachable ({exc.message()})"

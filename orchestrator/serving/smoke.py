@@ -7,8 +7,8 @@ work here?" with real requests, not only readiness:
 2. ``whisper``: a synthesized sentence comes back as its words;
 3. ``clip_image`` + ``clip_text``: a picture and captions become unit-length embeddings of one
    size; with real CLIP weights the caption that describes the picture ranks first;
-4. ``llm``: a structured-output request (the moments schema, as the pipeline sends it)
-   answers JSON that validates against the schema;
+4. ``llm``: a structured-output request (the schema the pipeline asks a passage's title
+   and reason in) answers JSON that validates against it;
 5. optionally a short perf_analyzer sweep per model (``--perf-seconds``).
 
 Each check is a row of the table; any failed row makes the exit status non-zero.
@@ -52,7 +52,7 @@ class Check:
 @dataclass(frozen=True)
 class SmokeSettings:
     url: str
-    llm_schema: dict[str, Any]  # what a moments answer must validate against
+    llm_schema: dict[str, Any]  # what the llm's structured answer must validate against
     clip_weights: str = "auto"  # real | random | auto (read clip.json where it is at hand)
     model_repository: Path | None = None
     perf_seconds: int = 0  # 0: no perf_analyzer sweep
@@ -175,8 +175,9 @@ def _real_weights(settings: SmokeSettings) -> bool | None:
 async def _llm(models: TritonModels, settings: SmokeSettings) -> str:
     import jsonschema
 
-    prompt = ("Transcript:\n[0.0-6.5] Placement beats price.\n[6.5-14.0] Move the microphone "
-              "close to your mouth and it sounds twice as good.\nReturn the best moment as JSON.")
+    prompt = ("Passage: Placement beats price. Move the microphone close to your mouth and it "
+              "sounds twice as good.\nGive it a short title and the reason viewers would share "
+              "it, as JSON.")
     sampling = {"temperature": 0.0, "seed": 0, "max_tokens": 400,
                 "structured_outputs": structured_outputs(json=settings.llm_schema,
                                                          disable_any_whitespace=True)}

@@ -1,8 +1,10 @@
-"""``snapclip eval`` end to end on the mini dataset (synthesized talks, planted peaks)."""
+"""``snapclip eval`` end to end on the mini dataset (synthesized talks, planted peaks), and
+the highlight-quality acceptance on its decoy talks with the CPU default llm."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -14,6 +16,12 @@ from tests.support import snapclip
 
 pytestmark = pytest.mark.integration
 CHECKED_IN = REPO_ROOT / "eval" / "mini" / "dataset.jsonl"
+
+
+def covers(clip: dict, span: dict) -> bool:
+    """The clip is mostly ``span``: over half of the clip lies inside it."""
+    inside = min(clip["end_s"], span["end_s"]) - max(clip["start_s"], span["start_s"])
+    return inside > 0.5 * (clip["end_s"] - clip["start_s"])
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +39,7 @@ def test_the_checked_in_dataset_is_what_the_generator_makes(mini: Path):
             assert new["planted"][edge] == pytest.approx(old["planted"][edge], abs=0.5)
 
 
+@pytest.mark.timeout(1800)  # seven talks judged by the default llm, on two cores
 def test_eval_on_the_mini_dataset(mini: Path, grpc_url: str, tmp_path: Path):
     dataset = tmp_path / "dataset.jsonl"
     for video in mini.parent.glob("*.mp4"):
@@ -38,26 +47,56 @@ def test_eval_on_the_mini_dataset(mini: Path, grpc_url: str, tmp_path: Path):
     lines = mini.read_text().splitlines()
     dataset.write_text("\n".join([*lines, '{"heatmap": []}', "{broken"]) + "\n")
     out = tmp_path / "report"
+    # The CPU default llm (the suite pins SmolLM2 elsewhere: tests/conftest.py).
+    default = {k: v for k, v in os.environ.items() if k != "SNAPCLIP_LLM_VERSION"}
     result = snapclip("eval", str(dataset), "--triton", grpc_url, "--out", str(out),
-                      "--k", "1,3", "--min-len", "8", "--max-len", "20", timeout=900)
+                      "--k", "1,3", "--min-len", "8", "--max-len", "20", timeout=1500,
+                      env=default)
     assert result.returncode == 0, result.stderr
     assert "line 4: missing source" in result.stderr and "line 5: not JSON" in result.stderr
     report = (out / "report.md").read_text()
     for group in ("tutorial", "review", "overall"):
-        for method in ("snapclip", "random", "even"):
+        for method in ("snapclip", "snapclip-dense", "random", "even"):
             assert f"| {group} | {method} |" in report, (group, method)
     assert "Hit@1 | Hit@3 | mAP@15 | mAP@50 | precision | recall" in report
     assert "dataset line 4: missing source" in report
     results = json.loads((out / "results.json").read_text())
-    assert [r["id"] for r in results] == ["mini-middle", "mini-start", "mini-end"]
+    assert [r["id"] for r in results] == ["mini-middle", "mini-start", "mini-end",
+                                          "decoy-bread", "decoy-photo", "decoy-run",
+                                          "decoy-focus"]
     for r in results:
-        for method in ("snapclip", "random", "even"):
+        for method in ("snapclip", "snapclip-dense", "random", "even"):
             assert 0 <= r[method]["ap15"] <= 1 and 0 <= r[method]["recall"] <= 1
     assert (out / "metrics.png").read_bytes()[:4] == b"\x89PNG"
     for r in results:
         assert (out / "videos" / f"{r['id']}.png").read_bytes()[:4] == b"\x89PNG"
         assert (out / "runs" / r["id"] / "manifest.json").is_file()
     assert "overall" in result.stdout and "snapclip" in result.stdout  # the terminal table
+
+    # Scored the same way (from their clips), snapclip beats evenly spaced clips.
+    def mean(method: str, metric: str) -> float:
+        values = [r[method]["hits"]["1"] if metric == "hit1" else r[method][metric]
+                  for r in results]
+        return sum(values) / len(values)
+
+    assert mean("snapclip", "hit1") > mean("even", "hit1")
+    assert mean("snapclip", "ap15") > mean("even", "ap15")
+
+    # The decoy talks: the calm planted highlight is the top clip in at least 3 of 4, and a
+    # sponsor read, intro or outro with a call to action is never first.
+    truth = {d["id"]: d for d in map(json.loads, mini.read_text().splitlines())}
+    hits, decoys_first = 0, []
+    for key, talk in truth.items():
+        if not talk.get("decoys"):
+            continue
+        manifest = json.loads((out / "runs" / key / "manifest.json").read_text())
+        top = min(manifest["clips"], key=lambda c: c["rank"])
+        hits += covers(top, talk["planted"])
+        decoys_first += [key for d in talk["decoys"] if covers(top, d)]
+    assert hits >= 3, f"the planted highlight was the top clip in {hits} of 4 decoy talks"
+    manifest = json.loads((out / "runs" / "decoy-run" / "manifest.json").read_text())
+    assert manifest["models"]["llm"]["version"] == "4"  # the default, Qwen2.5-Coder-1.5B
+    assert not decoys_first, f"a decoy ranked first in {decoys_first}"
 
     # A second evaluation reads the manifests it finds: no run, no model server needed.
     again = snapclip("eval", str(dataset), "--manifests", str(out / "runs"), "--out",

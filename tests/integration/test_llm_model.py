@@ -11,11 +11,8 @@ import jsonschema
 import pytest
 
 from orchestrator.contracts.sampling import structured_outputs
-from orchestrator.contracts.transcript import Segment, Transcript, Word
 from orchestrator.paths import model_repository
-from orchestrator.pipeline.text.llm import MomentsSettings, MomentsStream, find_moments
-from orchestrator.pipeline.text.prompt import PromptBuilder, moments_schema
-from orchestrator.pipeline.types import Sentence
+from orchestrator.pipeline.text.rating import description_schema
 from orchestrator.serving.client import ModelRequestError, TritonModels
 from orchestrator.serving.local import LocalTriton
 from tests.support import metric_value
@@ -63,7 +60,7 @@ def test_bad_sampling_parameters_are_clean_errors(grpc_url: str):
         run(pieces(grpc_url, "hi", {"no_such_field": 1}, "3"))
     # The pinned vLLM backend calls json.loads on structured_outputs: a nested object fails
     # there, so it fails here too (contracts/sampling.py).
-    nested = {"max_tokens": 8, "structured_outputs": {"json": moments_schema(1)}}
+    nested = {"max_tokens": 8, "structured_outputs": {"json": description_schema()}}
     with pytest.raises(ModelRequestError, match="must be a JSON string"):
         run(pieces(grpc_url, "hi", nested, "3"))
 
@@ -87,7 +84,7 @@ def test_streaming_yields_several_responses(grpc_url: str):
 
 @pytest.mark.parametrize("version", ["2", "3"])
 def test_structured_outputs_always_validate(grpc_url: str, version: str):
-    schema = moments_schema(2)
+    schema = description_schema()
     prompt = CHAT.format("Pick the best moments of this talk as JSON. [0.0-20.0] Hello world.")
 
     async def all_seeds() -> list[str]:
@@ -141,49 +138,40 @@ def test_cancelled_stream_stops_generation(grpc_url: str, triton: LocalTriton):
         time.sleep(0.5)
 
 
-def test_moments_stage_on_the_local_llm(grpc_url: str):
-    folder = model_repository() / "llm" / "3" / "hf"
-    builder = PromptBuilder.from_pretrained(str(folder), max_moments=2)
-    words = []
-    t = 0.0
-    for i in range(60):
-        for w in f"Tip number {i} is to speak closer to the microphone.".split():
-            words.append(Word(t, t + 0.3, w, 0.9))
-            t += 0.35
-    transcript = Transcript("en", t, (Segment(0.0, t, " ".join(w.word for w in words),
-                                              tuple(words)),))
-
-    async def go():
+def test_logprobs_and_token_counts_as_the_pinned_backend_returns_them(grpc_url: str):
+    """The optional return_* inputs of vllm_backend r25.11 (contracts: LLM_ADDITIONAL_OUTPUTS)."""
+    async def go() -> tuple:
         async with TritonModels(grpc_url) as models:
-            return await find_moments(models, transcript, MomentsSettings(
-                context_tokens=2048, max_moments=2, max_new_tokens=400,
-                model_version="3"), builder)
+            rated = await models.complete(CHAT.format("Pick a digit from 0 to 9."),
+                                          {"temperature": 0, "max_tokens": 1, "logprobs": 5},
+                                          version="3")
+            plain = await models.complete(CHAT.format("Say hello."),
+                                          {"temperature": 0, "max_tokens": 6}, version="3")
+            return rated, plain
 
-    result = run(go())
-    assert result.chunks >= 2  # 60 sentences do not fit one 2k context with the answer
-    for moment in result.moments:  # whatever the small model said, only valid moments remain
-        assert 0 <= moment.start_s < moment.end_s <= t + 1
+    rated, plain = run(go())
+    assert rated.output_tokens == 1 and rated.input_tokens > 5
+    (top,) = rated.logprobs
+    assert 1 <= len(top) <= 6 and all(lp <= 0 for _, lp in top)
+    assert rated.text in {token for token, _ in top}  # temperature 0: the most likely token
+    assert plain.logprobs == () and plain.output_tokens <= 6 and plain.text
 
 
-def test_moments_stream_sends_final_chunks_before_the_transcript_ends(grpc_url: str):
-    folder = model_repository() / "llm" / "3" / "hf"
-    builder = PromptBuilder.from_pretrained(str(folder), max_moments=1)
-    items = [Sentence(i * 4.0, i * 4.0 + 3.5, f"Tip number {i} is to speak closer to the "
-                      "microphone.") for i in range(60)]
+def test_passages_are_judged_by_the_served_model(grpc_url: str):
+    from orchestrator.pipeline.text.llm import load_tokenizer
+    from orchestrator.pipeline.text.rating import PassageJudge
+    from orchestrator.pipeline.types import KINDS
 
-    async def go():
+    tokenizer = load_tokenizer(str(model_repository() / "llm" / "3" / "hf"))
+
+    async def go() -> tuple:
         async with TritonModels(grpc_url) as models:
-            stream = MomentsStream(models, MomentsSettings(
-                context_tokens=1024, max_moments=1, max_new_tokens=160, model_version="3"),
-                builder)
-            stream.update(items[:5])
-            early_none = stream.sent
-            stream.update(items[:40])  # the transcript so far: its full chunks go out now
-            early = stream.sent
-            stream.update(items, final=True)
-            return early_none, early, stream.sent, await stream.result()
+            judge = PassageJudge(models, tokenizer, "3")
+            passage = "The cheap microphone close to your mouth beats the expensive one."
+            return await judge.rate(passage), await judge.describe(passage)
 
-    early_none, early, total, result = run(go())
-    assert early_none == 0  # one open chunk: it may still grow
-    assert 1 <= early < total and result.chunks == total
-    assert all(0 <= m.start_s < m.end_s <= 240 + 1 for m in result.moments)
+    rating, description = run(go())
+    assert rating.label in KINDS and 0.0 <= rating.rating <= 9.0
+    assert rating.tokens_out == 2  # one token per question
+    assert description.title and description.reason  # schema-valid JSON, whatever it says
+

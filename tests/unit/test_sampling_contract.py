@@ -15,8 +15,7 @@ from orchestrator.contracts.sampling import (
     recorded,
     structured_outputs,
 )
-from orchestrator.pipeline.text.llm import MomentsSettings, sampling_parameters
-from orchestrator.pipeline.text.prompt import moments_schema
+from orchestrator.pipeline.text.rating import PassageJudge, description_schema
 
 
 def test_the_recorded_fields_are_the_pinned_vllms():
@@ -27,13 +26,32 @@ def test_the_recorded_fields_are_the_pinned_vllms():
     assert PINNED_VLLM == "0.11.0"
 
 
-def test_the_orchestrators_moments_request_passes():
-    sent = sampling_parameters(MomentsSettings(context_tokens=4096, max_moments=3,
-                                               max_new_tokens=390))
-    fields, structured = parse(json.dumps(sent))
-    assert isinstance(sent["structured_outputs"], str)
-    assert structured == {"json": moments_schema(3), "disable_any_whitespace": True}
-    assert fields == {"temperature": 0.0, "seed": 0, "max_tokens": 390}
+def test_the_orchestrators_requests_pass():
+    import asyncio
+    import contextlib
+
+    sent = []
+
+    class Models:
+        async def complete(self, prompt: str, sampling: dict, *, version: str) -> object:
+            sent.append(sampling)
+            raise RuntimeError("not served")
+
+    class Tokenizer:
+        def apply_chat_template(self, messages: list, **_: object) -> str:
+            return messages[0]["content"]
+
+    judge = PassageJudge(Models(), Tokenizer(), "4")  # type: ignore[arg-type]
+    for call in (judge.rate, judge.describe):
+        with contextlib.suppress(RuntimeError):
+            asyncio.run(call("A passage."))
+    kind, describe = sent  # each call stops at its first request
+    fields, choice = parse(json.dumps(kind))
+    assert fields["max_tokens"] == 8 and choice is not None and "highlight" in choice["choice"]
+    fields, structured = parse(json.dumps(describe))
+    assert isinstance(describe["structured_outputs"], str)
+    assert structured == {"json": description_schema(), "disable_any_whitespace": True}
+    assert fields["max_tokens"] == 120
 
 
 def test_a_nested_structured_outputs_object_is_refused():

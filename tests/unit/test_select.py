@@ -1,4 +1,5 @@
-"""Select: normalization, fusion, non-maximum suppression and fitting to sentence edges."""
+"""Select: rank fusion, the picture's activity, the choice (spread, decoys last) and fitting
+to sentence edges."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from orchestrator.pipeline.select import (
     LEAD_IN_S,
     TAIL_S,
     SelectInput,
+    choose,
     fit_span,
-    non_max_suppression,
-    normalize,
+    picture_activity,
+    ranks,
     score_candidates,
     select,
 )
@@ -22,8 +24,9 @@ from orchestrator.pipeline.types import Candidate, Sentence
 DEFAULT = Weights()
 
 
-def cand(start: float, end: float, text: float, title: str = "t") -> Candidate:
-    return Candidate(start, end, title, "h", "r", text, "llm")
+def cand(start: float, end: float, text: float, title: str = "t", kind: str = "highlight"
+         ) -> Candidate:
+    return Candidate(start, end, title, "h", "r", text, "llm", kind)
 
 
 def sentences(n: int, length: float = 4.0, gap: float = 1.0) -> list[Sentence]:
@@ -35,11 +38,23 @@ def sentences(n: int, length: float = 4.0, gap: float = 1.0) -> list[Sentence]:
     return out
 
 
-def test_normalize_is_min_max_per_signal():
-    assert normalize([10, 20, 30]).tolist() == [0.0, 0.5, 1.0]
-    assert normalize([0.7, 0.7]).tolist() == [1.0, 1.0]
-    assert normalize([0.0, 0.0]).tolist() == [0.0, 0.0]
-    assert normalize([]).size == 0
+def test_signals_become_ranks_so_one_outlier_does_not_decide():
+    assert ranks([10, 20, 30]).tolist() == [0.0, 0.5, 1.0]
+    assert ranks([1, 2, 1000]).tolist() == [0.0, 0.5, 1.0]  # min-max would give 0, 0.001, 1
+    assert ranks([5, 5, 9]).tolist() == [0.25, 0.25, 1.0]  # ties share their average rank
+    assert ranks([0.7, 0.7]).tolist() == [1.0, 1.0]
+    assert ranks([]).size == 0
+
+
+def test_the_picture_counts_only_where_it_really_changes():
+    noise = np.random.default_rng(0).normal(0.05, 0.005, 300).clip(0, 1)  # talking head
+    cuts = np.where(np.arange(300) % 50 < 10, 0.8, 0.05)  # cuts and motion
+    assert picture_activity(noise) < 0.15 and picture_activity(cuts) == 1.0
+    times = np.arange(0, 300, 1.0)
+    cands = [cand(0, 20, 90), cand(50, 70, 10)]
+    still = score_candidates(SelectInput(tuple(cands), 300.0, times, noise, None,
+                                         Weights(0.2, 0.8), 2))
+    assert still[0].score > still[1].score  # codec noise does not outweigh the text
 
 
 def request(cands: list[Candidate], change: np.ndarray, times: np.ndarray,
@@ -50,7 +65,7 @@ def request(cands: list[Candidate], change: np.ndarray, times: np.ndarray,
 
 def test_fusion_weights_text_against_vision():
     times = np.arange(0, 100, 1.0)
-    change = np.where((times >= 50) & (times < 70), 1.0, 0.0)
+    change = np.where((times >= 50) & (times < 70), 1.0, 0.0)  # a picture that changes
     cands = [cand(0, 20, 90), cand(50, 70, 10)]  # strong text vs strong picture
     text_heavy = score_candidates(request(cands, change, times, weights=Weights(0.8, 0.2)))
     vision_heavy = score_candidates(request(cands, change, times, weights=Weights(0.2, 0.8)))
@@ -72,14 +87,37 @@ def test_similarity_counts_only_when_given():
     assert skipped[0].score == skipped[1].score
 
 
-def test_nms_keeps_best_non_overlapping_up_to_k():
+def test_choice_keeps_best_non_overlapping_up_to_k():
     times = np.arange(0, 100, 1.0)
     cands = [cand(0, 20, 90), cand(10, 30, 80), cand(20, 40, 70), cand(50, 60, 10)]
     scored = score_candidates(request(cands, np.zeros(100), times))
-    kept = non_max_suppression(scored, 3)
+    kept = choose(scored, 3, spread_s=1.0)
     assert [(k.candidate.start_s, k.candidate.end_s) for k in kept] == [(0, 20), (20, 40),
                                                                         (50, 60)]
-    assert len(non_max_suppression(scored, 1)) == 1
+    assert len(choose(scored, 1, spread_s=1.0)) == 1
+
+
+def test_choice_spreads_clips_over_the_talk():
+    times = np.arange(0, 600, 1.0)
+    # Three neighbours score a little higher than one far away; eight more score lower.
+    cands = [cand(0, 20, 90), cand(20, 40, 89), cand(40, 60, 88), cand(400, 420, 87),
+             *(cand(100 + 30 * k, 120 + 30 * k, 10 + k) for k in range(8))]
+    scored = score_candidates(SelectInput(tuple(cands), 600.0, times, np.zeros(600), None,
+                                          DEFAULT, 2))
+    kept = choose(scored, 2, spread_s=60.0)
+    assert [k.candidate.start_s for k in kept] == [0, 400]
+
+
+def test_decoys_are_never_ranked_above_a_highlight():
+    times = np.arange(0, 100, 1.0)
+    outro = cand(80, 100, 99, "bye", kind="outro")
+    ad = cand(0, 20, 98, "ad", kind="sponsor")
+    plain = cand(30, 50, 40, "tip")
+    scored = score_candidates(request([outro, ad, plain], np.zeros(100), times))
+    kept = choose(scored, 3, spread_s=1.0)
+    assert kept[0].candidate.title == "tip"
+    assert {k.candidate.title for k in kept[1:]} == {"bye", "ad"}  # only to fill the count
+    assert [k.candidate.title for k in choose(scored, 1, spread_s=1.0)] == ["tip"]
 
 
 def test_select_curve_marks_covered_seconds():
@@ -118,15 +156,3 @@ def test_fit_pads_to_min_length_inside_the_video():
     items = sentences(1)  # one 3.8 s sentence in a 20 s video
     start, end = fit_span(0.0, 3.8, items, min_len_s=15, max_len_s=30, duration_s=20)
     assert start >= 0 and end <= 20 and end - start == pytest.approx(15)
-
-
-def test_llm_moments_are_kept_before_transcript_fillers():
-    times = np.arange(0, 100, 1.0)
-    llm = cand(0, 20, 40)
-    filler_overlapping = Candidate(10, 30, "f", "h", "r", 95, "transcript")
-    filler_free = Candidate(50, 70, "g", "h", "r", 90, "transcript")
-    scored = score_candidates(request([llm, filler_overlapping, filler_free], np.zeros(100),
-                                      times))
-    kept = non_max_suppression(scored, 3)
-    assert {k.candidate.title for k in kept} == {"t", "g"}
-    assert kept[0].score >= kept[1].score  # ranked by score after the llm's pick

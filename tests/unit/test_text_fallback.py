@@ -1,28 +1,41 @@
-"""Transcript-only fallback: fast, emphatic, loud talk scores above calm talk."""
+"""Transcript-only fallback: substance wins over energy, and decoys are labelled by wording."""
 
 from __future__ import annotations
 
-import numpy as np
-
-from orchestrator.contracts.models import WHISPER_SAMPLE_RATE as SR
 from orchestrator.pipeline.text.fallback import transcript_candidates
+from orchestrator.pipeline.text.passages import passages
 from orchestrator.pipeline.types import Sentence
 
+TALK = [
+    ("Welcome back to the channel. Today we look at cheap microphones.", 0.0),
+    ("The room matters. Soft things soak up echo.", 12.0),
+    ("Here is the trick: the ten dollar microphone two inches away beats the three hundred "
+     "dollar one across the room, because the echo grows with every inch.", 24.0),
+    ("This video is sponsored by SoundPro! Use code CLEAN for forty percent off! Amazing!", 44.0),
+    ("That is all for today. Thanks for watching, and see you in the next one!", 60.0),
+]
 
-def test_exciting_stretch_ranks_first():
-    calm = "We talk about the weather in a calm and even voice today."
-    hot = "This is incredible! Nobody tells you this secret!"
-    items, audio = [], np.zeros(SR * 120, dtype=np.float32)
-    for i in range(12):
-        start = i * 10.0
-        excited = i in (6, 7)
-        items.append(Sentence(start, start + 8.0, hot if excited else calm))
-        level = 0.5 if excited else 0.1
-        audio[int(start * SR):int((start + 8) * SR)] = level * np.sin(
-            np.arange(8 * SR) * 2 * np.pi * 220 / SR)
-    cands = transcript_candidates(items, audio, target_len_s=18.0)
-    assert len(cands) == len(items)
-    best = max(cands, key=lambda c: c.text_score)
-    assert best.start_s == 60.0 and best.origin == "transcript"
-    assert "dB" in best.reason and best.title.startswith("This is incredible")
-    assert all(c.end_s - c.start_s <= 27.0 for c in cands)
+
+def talk() -> list[Sentence]:
+    out = []
+    for text, start in TALK:
+        parts = [p.strip() + ("" if p.strip().endswith(("!", ".", ":")) else ".")
+                 for p in text.replace("! ", "!|").replace(". ", ".|").split("|")]
+        step = 10.0 / len(parts)
+        out += [Sentence(start + k * step, start + (k + 1) * step - 0.2, p)
+                for k, p in enumerate(parts)]
+    return out
+
+
+def test_substance_ranks_first_and_decoys_are_labelled():
+    found = passages(talk(), min_len_s=8, max_len_s=20)
+    cands = transcript_candidates(found, duration_s=72.0)
+    by_start = {c.start_s: c for c in cands}
+    assert by_start[0.0].kind == "intro" and by_start[44.0].kind == "sponsor"
+    assert by_start[60.0].kind == "outro"
+    best = max((c for c in cands if c.kind not in {"intro", "sponsor", "outro"}),
+               key=lambda c: c.text_score)
+    assert best.start_s == 24.0 and best.origin == "transcript"
+    assert best.title.startswith("Here is the trick")
+    # The loud, fast, exclamation-heavy ad does not score on its energy.
+    assert by_start[44.0].text_score < best.text_score

@@ -13,25 +13,19 @@ from orchestrator.pipeline.types import Sentence
 from orchestrator.serving.client import ModelRequestError
 
 
-class RefusingStream:
-    """A moments stream whose model refused the request, as the pinned vLLM backend does."""
+class RefusingJudge:
+    """A passage judge whose model refused the request, as the pinned vLLM backend does."""
 
-    def update(self, known: object, *, final: bool = False) -> None:
-        self.final = final
-
-    async def result(self) -> object:
+    async def rate(self, passage: str) -> object:
         raise ModelRequestError("llm: sampling_parameters: structured_outputs must be a JSON "
                                 "string")
-
-    def cancel(self) -> None:
-        pass
 
 
 def test_a_refused_llm_request_is_logged_and_noted(caplog):
     sentences = [Sentence(float(i * 5), float(i * 5 + 4), f"Sentence number {i} here.")
                  for i in range(12)]
     stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=20),
-                            RefusingStream(), ModelRef("llm", "1"), [])  # type: ignore[arg-type]
+                            RefusingJudge(), ModelRef("llm", "1"), [])  # type: ignore[arg-type]
     with caplog.at_level(logging.WARNING):
         signal = asyncio.run(stage.finish(sentences, np.zeros(16_000 * 60, np.float32)))
     assert signal.signal == "transcript" and signal.candidates

@@ -1,9 +1,11 @@
 """Text stage: candidate moments from what is said.
 
-One entry point, ``TextSignalStage`` (``stage``): it asks the ``llm`` about transcript chunks
-while ASR runs (``llm``: chunking, requests, merging; ``prompt``: the schema, the prompt and
-the validation of each answer) and falls back to, or fills in with, transcript-only windows
-(``fallback``). ``sentences`` cuts the transcript into the sentences all of them work on.
+One entry point, ``TextSignalStage`` (``stage``). The transcript's ``sentences`` are grouped
+into ``passages`` (whole thoughts within the clip length); the ``llm`` judges each one
+(``rating``: its kind and how shareable it is, then a title and a reason for the shortlist),
+plain-text ``cues`` keep sponsor reads, intros, outros and calls to action out of the top, and
+the ``fallback`` scores passages without a model when none can be asked. ``llm`` holds what
+the orchestrator must know about the served model (its tokenizer).
 """
 
 from orchestrator.pipeline.text.sentences import sentences

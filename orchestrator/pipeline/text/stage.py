@@ -1,11 +1,14 @@
-"""The text signal: candidate moments from the ``llm`` (overlapping ASR), or the fallback.
+"""The text signal: every passage of the talk judged by the ``llm`` (overlapping ASR).
 
-``TextSignalStage.start`` resolves the served ``llm`` version, its tokenizer and context, before
-ASR begins. While ASR runs, ``on_asr_result`` receives every chunk's transcript; once a prefix
-of the talk is complete, the transcript chunks inside it that can no longer change go to the
-``llm`` (``llm.MomentsStream``). ``finish`` sends the rest and adds the transcript-only
-windows (``fallback``): as fill-ins after the model's moments, or as the whole signal
-when the model proposed nothing usable - which the manifest then records.
+``TextSignalStage.start`` resolves the served ``llm`` version and loads its tokenizer before
+ASR begins. While ASR runs, ``watch``'s callback receives every chunk's transcript; once a
+prefix of the talk is complete, the passages inside it that can no longer change
+(``passages``: whole thoughts within the clip length) go to the model to be rated
+(``rating.PassageJudge``: a kind and a 0-9 rating from one-token log-probabilities).
+``finish`` rates the rest, lets the plain-text cues overrule the model on sponsor reads,
+intros, outros and calls to action (``cues``), and asks the model for a title and a reason in
+its own words for the shortlist. When the model cannot be asked or fails, the transcript-only
+scoring (``fallback``) stands in, and the manifest's notes say so - never silently.
 """
 
 from __future__ import annotations
@@ -20,23 +23,23 @@ from typing import Any
 
 import numpy as np
 
-from orchestrator.contracts.models import LLM
+from orchestrator.contracts.models import LLM, WHISPER_SAMPLE_RATE
 from orchestrator.contracts.transcript import ChunkTranscript
 from orchestrator.pipeline import asr
 from orchestrator.pipeline.manifest import ModelRef
-from orchestrator.pipeline.text.fallback import transcript_candidates
-from orchestrator.pipeline.text.llm import (
-    MomentsSettings,
-    MomentsStream,
-    answer_budget,
-    served_llm_settings,
-)
-from orchestrator.pipeline.text.prompt import PromptBuilder
+from orchestrator.pipeline.text.cues import cue_label
+from orchestrator.pipeline.text.fallback import title, transcript_candidates
+from orchestrator.pipeline.text.llm import load_tokenizer, served_llm_settings
+from orchestrator.pipeline.text.passages import Passage, passages
+from orchestrator.pipeline.text.rating import PassageJudge, Rating
 from orchestrator.pipeline.text.sentences import sentences
-from orchestrator.pipeline.types import Candidate, Sentence
+from orchestrator.pipeline.types import DECOYS, Candidate, Sentence
 from orchestrator.serving.client import ModelRequestError, TritonModels
 
 log = logging.getLogger(__name__)
+
+CONCURRENCY = 4  # passages judged at once (vLLM batches them)
+DESCRIBED_EXTRA = 0  # passages described beyond the clips asked for (each costs seconds)
 
 
 @dataclass(frozen=True)
@@ -71,19 +74,27 @@ class TextSignal:
 
 
 class TextSignalStage:
-    def __init__(self, request: TextSignalInput, stream: MomentsStream | None,
-                 model: ModelRef | None, notes: list[str]) -> None:
+    def __init__(self, request: TextSignalInput, judge: PassageJudge | None,
+                 model: ModelRef | None, notes: list[str],
+                 on_progress: Callable[[int, int], None] | None = None) -> None:
         self._request = request
-        self._stream = stream
+        self._judge = judge
         self._model = model
         self._notes = notes
+        self._on_progress = on_progress
+        self._ratings: dict[tuple[float, float], asyncio.Task[Rating]] = {}
+        self._limit = asyncio.Semaphore(CONCURRENCY)
         self._prefix: asr.TranscriptPrefix | None = None
         self._started: float | None = None
+        self._done = 0
 
     @classmethod
     async def start(cls, request: TextSignalInput, models: TritonModels,
                     on_progress: Callable[[int, int], None] | None = None) -> TextSignalStage:
-        """Resolve the ``llm`` (an unready model is a ``ModelServerError``) and its tokenizer."""
+        """Resolve the ``llm`` (an unready model is a ``ModelServerError``) and its tokenizer;
+        ``llm_version`` "none" asks no model (the transcript-only path, for comparisons)."""
+        if request.llm_version == "none":
+            return cls(request, None, None, [f"{LLM.name} not asked (--llm-version none)"])
         version = await models.resolve_version(LLM.name, request.llm_version)
         model = ModelRef(LLM.name, version)
         settings = served_llm_settings(request.model_repository, version,
@@ -93,55 +104,70 @@ class TextSignalStage:
             return cls(request, None, model, [f"no tokenizer known for {LLM.name} v{version} "
                                               "(pass --llm-tokenizer)"])
         try:
-            builder = await asyncio.to_thread(
-                PromptBuilder.from_pretrained, settings.tokenizer, max_moments=request.clips,
-                min_len_s=request.min_len_s, max_len_s=request.max_len_s)
-            stream = MomentsStream(models, MomentsSettings(
-                context_tokens=settings.context_tokens, max_moments=request.clips,
-                max_new_tokens=answer_budget(request.clips), model_version=version),
-                builder, on_progress=on_progress)
+            tokenizer = await asyncio.to_thread(load_tokenizer, settings.tokenizer)
         except (OSError, ValueError) as exc:
             return cls(request, None, model, [f"cannot use the {LLM.name} tokenizer "
                                               f"{settings.tokenizer} "
                                               f"({str(exc).splitlines()[0]})"])
-        return cls(request, stream, model, [])
+        return cls(request, PassageJudge(models, tokenizer, version), model, [], on_progress)
 
     @property
     def active(self) -> bool:
         """True when the llm will be asked (False: the transcript fallback will be used)."""
-        return self._stream is not None
+        return self._judge is not None
 
     def watch(self, asr_request: asr.AsrInput) -> Callable[[int, ChunkTranscript], None]:
-        """The ``on_result`` callback for ``asr.transcribe``: feeds finished prefixes."""
+        """The ``on_result`` callback for ``asr.transcribe``: judges finished passages."""
         self._prefix = asr.TranscriptPrefix(asr_request)
 
         def on_result(index: int, result: ChunkTranscript) -> None:
             assert self._prefix is not None
             partial = self._prefix.add(index, result)
-            if self._stream is not None and partial is not None:
-                self._send(sentences(partial)[:-1])  # the last sentence may go on
+            if self._judge is not None and partial is not None:
+                known = sentences(partial)[:-1]  # the last sentence may go on
+                # The last two passages may still change as sentences arrive.
+                for passage in self._passages(known, asr_request.duration_s)[:-2]:
+                    self._judge_later(passage)
 
         return on_result
 
-    def _send(self, known: Sequence[Sentence], *, final: bool = False) -> None:
-        assert self._stream is not None
-        if self._started is None and known:
-            self._started = time.perf_counter()
-        self._stream.update(known, final=final)
+    def _passages(self, spoken: Sequence[Sentence], duration_s: float) -> list[Passage]:
+        """The passages of ``spoken``; a piece the cues call a decoy stays a passage of its
+        own, so it never drags the thought beside it out of the top."""
+        def apart(piece: Passage) -> bool:
+            return cue_label(piece.text, piece.start_s, piece.end_s, duration_s) is not None
+
+        return passages(spoken, min_len_s=self._request.min_len_s,
+                        max_len_s=self._request.max_len_s, apart=apart)
+
+    def _judge_later(self, passage: Passage) -> asyncio.Task[Rating]:
+        key = (passage.start_s, passage.end_s)
+        if key not in self._ratings:
+            if self._started is None:
+                self._started = time.perf_counter()
+            self._ratings[key] = asyncio.create_task(self._rate(passage))
+        return self._ratings[key]
+
+    async def _rate(self, passage: Passage) -> Rating:
+        assert self._judge is not None
+        async with self._limit:
+            rating = await self._judge.rate(passage.text)
+        self._done += 1
+        if self._on_progress:
+            self._on_progress(self._done, len(self._ratings))
+        return rating
 
     async def finish(self, spoken: Sequence[Sentence], audio: np.ndarray) -> TextSignal:
         """The candidates, once the whole transcript (``spoken``) is known."""
         notes = list(self._notes)
-        llm: list[Candidate] = []
-        if self._stream is not None:
-            self._send(spoken, final=True)
+        duration_s = len(audio) / WHISPER_SAMPLE_RATE
+        found = self._passages(spoken, duration_s)
+        if self._judge is not None:
             try:
-                found = await self._stream.result()
-                llm = [Candidate(m.start_s, m.end_s, m.title, m.hook, m.reason, float(m.score),
-                                 "llm") for m in found.moments]
-                if not llm:
-                    notes.append(f"{LLM.name} v{self._model.version if self._model else ''} "
-                                 f"proposed no usable moment in {found.chunks} chunks")
+                ratings = await asyncio.gather(*(self._judge_later(p) for p in found))
+                candidates = await self._judged(found, ratings, duration_s, notes)
+                llm_s = round(time.perf_counter() - (self._started or time.perf_counter()), 3)
+                return TextSignal(tuple(candidates), "llm", tuple(notes), self._model, llm_s)
             except ModelRequestError as exc:
                 # Never silently: the reason goes to the log and into the manifest's notes
                 # (the service also counts it: snapclip_triton_request_errors_total).
@@ -149,16 +175,47 @@ class TextSignalStage:
                             LLM.name, exc)
                 notes.append(f"{LLM.name} failed ({exc})")
         llm_s = round(time.perf_counter() - self._started, 3) if self._started else 0.0
-        target = min(self._request.max_len_s, max(self._request.min_len_s, 30.0))
-        fallback = transcript_candidates(spoken, audio, target_len_s=target)
-        if llm:
-            # Transcript windows fill the places the model's moments leave (select ranks the
-            # llm's moments first), so a run asked for N clips gets N when the talk has room.
-            return TextSignal(tuple(llm + fallback), "llm", tuple(notes), self._model, llm_s)
-        notes.append("text signal: transcript-only fallback (speech rate, emphasis, loudness)")
-        model = self._model if self._stream is not None else None
-        return TextSignal(tuple(fallback), "transcript", tuple(notes), model, llm_s)
+        notes.append("text signal: transcript-only fallback (substance of each passage; "
+                     "sponsor reads, intros, outros and calls to action by their wording)")
+        model = self._model if self._judge is not None else None
+        return TextSignal(tuple(transcript_candidates(found, duration_s)), "transcript",
+                          tuple(notes), model, llm_s)
+
+    async def _judged(self, found: Sequence[Passage], ratings: Sequence[Rating],
+                      duration_s: float, notes: list[str]) -> list[Candidate]:
+        assert self._judge is not None and self._model is not None
+        kinds = []
+        for passage, rating in zip(found, ratings, strict=True):
+            cue = cue_label(passage.text, passage.start_s, passage.end_s, duration_s)
+            kinds.append(cue or rating.label)  # the wording overrules the model on decoys
+        order = sorted(range(len(found)), key=lambda n: -ratings[n].rating)
+        shortlist = [n for n in order if kinds[n] not in DECOYS][
+            :self._request.clips + DESCRIBED_EXTRA]
+        described = dict(zip(shortlist, await asyncio.gather(
+            *(self._judge.describe(found[n].text) for n in shortlist)), strict=True))
+        version = self._model.version
+        out = []
+        for n, (passage, rating, kind) in enumerate(zip(found, ratings, kinds, strict=True)):
+            first = passage.sentences[0].text.strip()
+            description = described.get(n)
+            rated = (f"{LLM.name} v{version} rated it {rating.rating:.1f}/9 as "
+                     f"{kind.replace('_', ' ')}")
+            reason = (f"{description.reason} ({rated}.)" if description and description.reason
+                      else f"{rated.capitalize()}.")
+            out.append(Candidate(
+                start_s=passage.start_s, end_s=passage.end_s,
+                title=(description.title if description and description.title
+                       else title(first)),
+                hook=first[:200], reason=reason, text_score=round(rating.rating / 9 * 100, 2),
+                origin="llm", kind=kind))
+        decoys = sorted({k for k in kinds if k in DECOYS})
+        tokens = sum(r.tokens_in for r in ratings), sum(r.tokens_out for r in ratings)
+        notes.append(f"{LLM.name} v{version} judged {len(found)} passages "
+                     f"({tokens[0]} prompt tokens, {tokens[1]} generated)"
+                     + (f"; kept out of the top: {', '.join(d.replace('_', ' ') for d in decoys)}"
+                        if decoys else ""))
+        return out
 
     def cancel(self) -> None:
-        if self._stream is not None:
-            self._stream.cancel()
+        for task in self._ratings.values():
+            task.cancel()

@@ -1,0 +1,130 @@
+"""The ``llm`` judges each passage: what kind of passage it is, and how shareable.
+
+Free-form timestamps from a small model are fragile, so the model never proposes spans: it
+reads one passage (whole sentences, see ``passages``) and answers two questions: its kind,
+one of six words under a ``choice`` constraint (structured outputs: the answer cannot be
+anything else), and a digit 0-9 for how likely viewers are to replay or share it, read from
+the log-probabilities of that one token (``logprobs`` in ``sampling_parameters`` and the
+``return_logprobs`` input of the pinned vllm backend): the rating is the expected value of the
+digits, which separates passages far better than the single most likely digit. The
+instructions come first and the passage after them, so the shared prefix is computed once
+(vLLM's prefix cache) and the second question costs only its own few tokens. Only the
+passages that reach the shortlist are then described - a short title and a reason in the
+model's own words, as JSON constrained by a schema.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from orchestrator.contracts.sampling import structured_outputs
+from orchestrator.pipeline.types import KINDS
+from orchestrator.serving.client import TritonModels
+
+INSTRUCTIONS = (
+    "You help a video creator pick short clips for social media from a long video. You read "
+    "one passage of its transcript at a time. Kinds of passage: a highlight is a complete "
+    "thought worth sharing on its own - an insight, a surprising result, a story, a useful "
+    "tip; a sponsor read promotes a product, a discount or a code; an intro greets viewers or "
+    "says what the video will cover; an outro says goodbye or thanks for watching; a call to "
+    "action asks viewers to like, subscribe, comment, follow or click a link; filler is "
+    "anything else. Sponsor reads, intros, outros and calls to action are never good clips, "
+    "however enthusiastic they sound."
+)
+KIND_QUESTION = ("Which kind is this passage? Answer with one of: highlight, sponsor read, "
+                 "intro, outro, call to action, filler.")
+RATING_QUESTION = ("How likely are viewers to replay or share this passage as a standalone "
+                   "clip? Answer with one digit from 0 (never) to 9 (certainly).")
+ANSWERS = {"highlight": "highlight", "sponsor read": "sponsor", "intro": "intro",
+           "outro": "outro", "call to action": "call_to_action", "filler": "filler"}
+assert set(ANSWERS.values()) == set(KINDS)
+TOP_LOGPROBS = 20
+
+
+@dataclass(frozen=True)
+class Rating:
+    label: str
+    rating: float  # expected digit, 0-9
+    tokens_in: int
+    tokens_out: int
+
+
+@dataclass(frozen=True)
+class Description:
+    title: str
+    reason: str
+
+
+def description_schema() -> dict[str, Any]:
+    return {"type": "object", "properties": {
+        "title": {"type": "string", "minLength": 3, "maxLength": 70},
+        "reason": {"type": "string", "minLength": 10, "maxLength": 200}},
+        "required": ["title", "reason"], "additionalProperties": False}
+
+
+class PassageJudge:
+    """Asks one served ``llm`` version about passages; prompts use the model's chat template."""
+
+    def __init__(self, models: TritonModels, tokenizer: Any, version: str) -> None:
+        self._models = models
+        self._tokenizer = tokenizer
+        self._version = version
+
+    def prompt(self, passage: str, question: str) -> str:
+        content = f"{INSTRUCTIONS}\n\nPassage:\n{passage}\n\n{question}"
+        return self._tokenizer.apply_chat_template(
+            [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True)
+
+    async def rate(self, passage: str) -> Rating:
+        choose = {"temperature": 0.0, "max_tokens": 8, "seed": 0,
+                  "structured_outputs": structured_outputs(choice=list(ANSWERS))}
+        one_token = {"temperature": 0.0, "max_tokens": 1, "logprobs": TOP_LOGPROBS, "seed": 0}
+        kind = await self._models.complete(self.prompt(passage, KIND_QUESTION), choose,
+                                           version=self._version)
+        score = await self._models.complete(self.prompt(passage, RATING_QUESTION), one_token,
+                                            version=self._version)
+        label = ANSWERS.get(kind.text.strip(), "filler")
+        digits = _distribution(score.logprobs, {str(d): d for d in range(10)})
+        rating = (sum(d * p for d, p in digits.items()) if digits
+                  else _first_digit(score.text))
+        return Rating(label, round(float(rating), 3), kind.input_tokens + score.input_tokens,
+                      kind.output_tokens + score.output_tokens)
+
+    async def describe(self, passage: str) -> Description:
+        sampling = {"temperature": 0.0, "seed": 0, "max_tokens": 120,
+                    "structured_outputs": structured_outputs(json=description_schema(),
+                                                             disable_any_whitespace=True)}
+        question = ("Give this passage a short title (at most eight words) and, in one "
+                    "sentence of your own words, the reason viewers would share it. Answer "
+                    "with JSON only.")
+        answer = await self._models.complete(self.prompt(passage, question), sampling,
+                                             version=self._version)
+        try:
+            data = json.loads(answer.text)
+            return Description(str(data["title"]).strip(), str(data["reason"]).strip())
+        except (json.JSONDecodeError, KeyError, TypeError):
+            return Description("", "")
+
+
+def _distribution(logprobs: Sequence[Sequence[tuple[str, float]]], wanted: dict[str, Any]
+                  ) -> dict[Any, float]:
+    """Probabilities of the ``wanted`` tokens at the first generated position, renormalized
+    over those among the top alternatives (a token may come with or without a space)."""
+    if not logprobs:
+        return {}
+    mass: dict[Any, float] = {}
+    for token, logprob in logprobs[0]:
+        key = wanted.get(token.strip())
+        if key is not None:
+            mass[key] = mass.get(key, 0.0) + math.exp(logprob)
+    total = sum(mass.values())
+    return {k: v / total for k, v in mass.items()} if total > 0 else {}
+
+
+def _first_digit(text: str) -> float:
+    digits = [c for c in text if c.isdigit()]
+    return float(digits[0]) if digits else 0.0

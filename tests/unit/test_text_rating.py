@@ -1,0 +1,60 @@
+"""The passage judge: the kind under a choice constraint, the rating from one token's
+log-probabilities."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+
+from orchestrator.pipeline.text.rating import KIND_QUESTION, PassageJudge
+from orchestrator.serving.client import Completion
+
+
+class Tokenizer:
+    def apply_chat_template(self, messages: list, *, tokenize: bool,
+                            add_generation_prompt: bool) -> str:
+        return "<user>" + messages[0]["content"] + "<assistant>"
+
+
+class Models:
+    """Answers as a served llm would, with the top log-probabilities of its one token."""
+
+    def __init__(self) -> None:
+        self.prompts: list[tuple[str, dict]] = []
+
+    async def complete(self, prompt: str, sampling: dict, *, version: str) -> Completion:
+        self.prompts.append((prompt, sampling))
+        if KIND_QUESTION in prompt:
+            assert json.loads(sampling["structured_outputs"])["choice"][0] == "highlight"
+            return Completion("highlight", (), 120, 2)
+        if "structured_outputs" in sampling:
+            text = json.dumps({"title": "Placement beats price", "reason": "A surprise."})
+            return Completion(text, (), 100, 20)
+        else:
+            top = (("7", math.log(0.5)), (" 8", math.log(0.25)), ("3", math.log(0.25)),
+                   ("x", math.log(0.2)))
+        return Completion(top[0][0], (top,), 120, 1)
+
+
+def test_kind_by_choice_and_expected_rating_from_logprobs():
+    models = Models()
+    judge = PassageJudge(models, Tokenizer(), "4")  # type: ignore[arg-type]
+    rating = asyncio.run(judge.rate("The cheap microphone close up wins."))
+    assert rating.label == "highlight"
+    assert abs(rating.rating - (7 * 0.5 + 8 * 0.25 + 3 * 0.25)) < 1e-6
+    assert rating.tokens_in == 240 and rating.tokens_out == 3
+    (first, _), (second, sampling) = models.prompts
+    assert sampling["max_tokens"] == 1 and sampling["logprobs"] == 20
+    # The instructions and the passage come first: the shared prefix is cached.
+    shared = first[:first.index(KIND_QUESTION)]  # the kind question comes first
+    assert second.startswith(shared) and "The cheap microphone close up wins." in shared
+
+
+def test_a_description_in_the_models_own_words():
+    models = Models()
+    judge = PassageJudge(models, Tokenizer(), "4")  # type: ignore[arg-type]
+    described = asyncio.run(judge.describe("A passage."))
+    assert described.title == "Placement beats price" and described.reason == "A surprise."
+    (_, sampling), = models.prompts
+    assert isinstance(sampling["structured_outputs"], str)  # the pinned backend's form
