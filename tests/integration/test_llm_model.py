@@ -172,6 +172,6 @@ def test_passages_are_judged_by_the_served_model(grpc_url: str):
 
     rating, description = run(go())
     assert rating.label in KINDS and 0.0 <= rating.rating <= 9.0
-    assert rating.tokens_out == 2  # one token per question
+    assert rating.tokens_out >= 2  # a kind word (choice) and one rating digit
     assert description.title and description.reason  # schema-valid JSON, whatever it says
 
