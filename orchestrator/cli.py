@@ -513,6 +513,9 @@ def smoke(
     model_repository: Annotated[Path | None, typer.Option(
         help="A local copy of the model repository, read for clip.json.")] = None,
     out: Annotated[Path | None, typer.Option(help="Where perf_analyzer's CSVs go.")] = None,
+    llm_version: Annotated[str, typer.Option(
+        envvar="SNAPCLIP_LLM_VERSION",
+        help="llm version to check [default: newest served].")] = "",
     json_output: Annotated[bool, typer.Option("--json", help="Print the checks as JSON.")
                            ] = False,
 ) -> None:
@@ -535,7 +538,8 @@ def smoke(
             repository = resolve()
     results = checks.run(checks.SmokeSettings(
         url=triton, llm_schema=description_schema(), clip_weights=clip_weights,
-        model_repository=repository, perf_seconds=perf_seconds, perf_out=out))
+        model_repository=repository, perf_seconds=perf_seconds, perf_out=out,
+        llm_version=llm_version))
     if json_output:
         print(json.dumps([asdict(c) for c in results], indent=2))
     else:

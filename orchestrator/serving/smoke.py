@@ -56,6 +56,7 @@ class SmokeSettings:
     clip_weights: str = "auto"  # real | random | auto (read clip.json where it is at hand)
     model_repository: Path | None = None
     perf_seconds: int = 0  # 0: no perf_analyzer sweep
+    llm_version: str = ""  # the llm version to ask ("" = the newest served)
     perf_out: Path | None = None
 
 
@@ -181,7 +182,8 @@ async def _llm(models: TritonModels, settings: SmokeSettings) -> str:
     sampling = {"temperature": 0.0, "seed": 0, "max_tokens": 400,
                 "structured_outputs": structured_outputs(json=settings.llm_schema,
                                                          disable_any_whitespace=True)}
-    text = "".join([piece async for piece in models.generate(prompt, sampling)])
+    text = "".join([piece async for piece in models.generate(
+        prompt, sampling, version=settings.llm_version)])
     try:
         jsonschema.validate(json.loads(text), settings.llm_schema)
     except (json.JSONDecodeError, jsonschema.ValidationError) as exc:
@@ -206,7 +208,8 @@ def _perf(settings: SmokeSettings, latency: dict[str, float]) -> list[Check]:
             _, (sweep,) = loadtest.sweep_all(settings.url, loadtest.Settings(
                 url=settings.url, out=out, models=(model,), concurrency=levels,
                 llm_concurrency=levels, window_ms=window_ms, max_trials=3, stability=999,
-                llm_max_tokens=16))
+                llm_max_tokens=16,
+                versions={"llm": settings.llm_version} if settings.llm_version else {}))
             detail = "; ".join(f"c{r.concurrency}: {r.throughput:.1f}/s p95 "
                                f"{r.p95_us / 1000:.0f} ms" for r in sweep.rows)
             ok = bool(sweep.rows) and all(r.throughput > 0 for r in sweep.rows)
