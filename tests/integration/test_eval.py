@@ -53,13 +53,15 @@ def test_eval_on_the_mini_dataset(mini: Path, grpc_url: str, tmp_path: Path):
                       "--k", "1,3", "--min-len", "8", "--max-len", "20", timeout=1500,
                       env=default)
     assert result.returncode == 0, result.stderr
-    assert "line 4: missing source" in result.stderr and "line 5: not JSON" in result.stderr
+    missing, broken = len(lines) + 1, len(lines) + 2  # the two bad lines appended above
+    assert f"line {missing}: missing source" in result.stderr
+    assert f"line {broken}: not JSON" in result.stderr
     report = (out / "report.md").read_text()
     for group in ("tutorial", "review", "overall"):
         for method in ("snapclip", "snapclip-dense", "random", "even"):
             assert f"| {group} | {method} |" in report, (group, method)
     assert "Hit@1 | Hit@3 | mAP@15 | mAP@50 | precision | recall" in report
-    assert "dataset line 4: missing source" in report
+    assert f"dataset line {missing}: missing source" in report
     results = json.loads((out / "results.json").read_text())
     assert [r["id"] for r in results] == ["mini-middle", "mini-start", "mini-end",
                                           "decoy-bread", "decoy-photo", "decoy-run",
