@@ -181,19 +181,18 @@ def choose(scored: Sequence[Scored], k: int, *, spread_s: float) -> list[Scored]
     """At most ``k`` non-overlapping candidates, best first by score less the nearness to the
     ones already chosen; decoys only once nothing else fits. Ranked by score, decoys last."""
     kept: list[Scored] = []
-    for pool in ([s for s in scored if not decoy(s)], [s for s in scored if decoy(s)]):
-        left = [s for s in pool]
+
+    def value(item: Scored) -> float:
+        near = max((nearness(item.candidate, other.candidate, spread_s) for other in kept),
+                   default=0.0)
+        return item.score - SPREAD_PENALTY * near
+
+    for left in ([s for s in scored if not decoy(s)], [s for s in scored if decoy(s)]):
         while left and len(kept) < k:
             left = [s for s in left
                     if not any(overlaps(s.candidate, other.candidate) for other in kept)]
             if not left:
                 break
-
-            def value(item: Scored) -> float:
-                near = max((nearness(item.candidate, other.candidate, spread_s)
-                            for other in kept), default=0.0)
-                return item.score - SPREAD_PENALTY * near
-
             best = max(left, key=lambda s: (value(s), -s.candidate.start_s))
             kept.append(best)
             left.remove(best)
