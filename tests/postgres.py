@@ -32,20 +32,43 @@ def _run(args: list[str]) -> None:
         raise RuntimeError(f"{Path(args[0]).name} failed: {proc.stderr.strip()[-500:]}")
 
 
+class PostgresServer:
+    """A running server of a data folder: ``url``, and ``stop``/``start`` for fault tests."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.data, self.port = folder, folder / "data", free_port()
+        self.url = f"postgresql+psycopg://snapclip@127.0.0.1:{self.port}/postgres"
+        _run([_binary("initdb"), "-D", str(self.data), "-A", "trust", "-U", "snapclip",
+              "-E", "UTF8", "--no-sync"])
+
+    def start(self) -> None:
+        _run([_binary("pg_ctl"), "-D", str(self.data), "-l", str(self.folder / "server.log"),
+              "-w", "-t", "60", "-o",
+              f"-h 127.0.0.1 -p {self.port} -k {self.folder} -c fsync=off", "start"])
+
+    def stop(self) -> None:
+        """Stop at once, as a crash or a failover would (open connections are cut)."""
+        _run([_binary("pg_ctl"), "-D", str(self.data), "-m", "immediate", "-w", "stop"])
+
+
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """Yield a SQLAlchemy URL of a fresh, empty database; the server is stopped afterwards."""
+def postgres_instance() -> Iterator[PostgresServer]:
+    """A fresh server on a loopback port, stopped and removed afterwards."""
     folder = Path(tempfile.mkdtemp(prefix="snapclip-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", free_port()
-    _run([_binary("initdb"), "-D", str(data), "-A", "trust", "-U", "snapclip", "-E", "UTF8",
-          "--no-sync"])
-    _run([_binary("pg_ctl"), "-D", str(data), "-l", str(folder / "server.log"), "-w",
-          "-t", "60", "-o", f"-h 127.0.0.1 -p {port} -k {folder} -c fsync=off", "start"])
+    server = PostgresServer(folder)
+    server.start()
     try:
-        yield f"postgresql+psycopg://snapclip@127.0.0.1:{port}/postgres"
+        yield server
     finally:
         with contextlib.suppress(RuntimeError):
-            _run([_binary("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"])
+            server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def postgres_server() -> Iterator[str]:
+    """Yield a SQLAlchemy URL of a fresh, empty database; the server is stopped afterwards."""
+    with postgres_instance() as server:
+        yield server.url

@@ -7,6 +7,7 @@ import os
 import re
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,15 +29,19 @@ class Service:
 
 
 @contextlib.contextmanager
-def serving(triton_url: str, folder: Path, *extra: str, env: dict[str, str] | None = None
-            ) -> Iterator[Service]:
-    """``snapclip serve`` on ``folder``'s store and jobs, every port chosen free."""
+def serving(triton_url: str, folder: Path, *extra: str, env: dict[str, str] | None = None,
+            database_url: str | None = None) -> Iterator[Service]:
+    """``snapclip serve`` on ``folder``'s jobs and store (a SQLite file there unless
+    ``database_url`` names another), every port chosen free."""
+    folder.mkdir(parents=True, exist_ok=True)
     errlog = folder / f"stderr-{time.monotonic_ns()}.txt"
     with errlog.open("w") as err:
         proc = subprocess.Popen(
             [SNAPCLIP, "serve", "--grpc-port", "0", "--http-port", "0", "--metrics-port", "0",
              "--triton", triton_url, "--jobs-dir", str(folder / "jobs"),
-             "--database-url", f"sqlite:///{folder / 'jobs.db'}", *extra],
+             "--database-url", database_url or f"sqlite:///{folder / 'jobs.db'}",
+             # The tests' media lie in the temporary folder (the jobs folder is never read).
+             "--source-root", tempfile.gettempdir(), *extra],
             stdout=subprocess.DEVNULL, stderr=err, env={**os.environ, **(env or {})})
     try:
         pattern = re.compile(r"gRPC (\S+), HTTP (\S+), metrics (\S+) \(pid")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from orchestrator.contracts.limits import LANGUAGE_PATTERN, MAX_CLIP_S, MAX_CLIPS, MIN_CLIP_S
 from orchestrator.contracts.models import CLIP_IMAGE, CLIP_TEXT, LLM, WHISPER
 from orchestrator.contracts.transcript import Transcript
 from orchestrator.errors import InputError
@@ -108,10 +110,14 @@ class RunOptions:
     model_repository: Path | None = None  # a local repository, read for model metadata
 
     def __post_init__(self) -> None:
-        if self.clips < 1:
-            raise InputError("--clips must be at least 1")
-        if not 0 < self.min_len_s <= self.max_len_s:
-            raise InputError("need 0 < --min-len <= --max-len")
+        if not 1 <= self.clips <= MAX_CLIPS:
+            raise InputError(f"--clips must be between 1 and {MAX_CLIPS}")
+        if not MIN_CLIP_S <= self.min_len_s <= self.max_len_s <= MAX_CLIP_S:
+            raise InputError(f"need {MIN_CLIP_S:g} <= --min-len <= --max-len <= "
+                             f"{MAX_CLIP_S:g} seconds")
+        if self.language is not None and not re.fullmatch(LANGUAGE_PATTERN, self.language):
+            raise InputError(f"--language must be a language code such as 'en', not "
+                             f"{self.language[:20]!r}")
         if self.aspect not in ASPECTS:
             raise InputError(f"--aspect must be one of {', '.join(ASPECTS)}")
         if self.clip_similarity not in {"auto", "on", "off"}:
@@ -260,6 +266,10 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
                                    tuple(round(float(v), 4) for v in result.curve)),
             timings_s=clock.total())
         _write_json(staging / "manifest.json", manifest.to_dict())
+        # The last word before the rename: a service reporter raises here when the job is
+        # no longer this run's (cancelled, or taken over by another replica), so nothing is
+        # published over the output of the run that holds it.
+        reporter.stage("render", f"publishing {len(clips)} clips")
     return RunResult(out=options.out.resolve(), manifest=manifest, transcript=transcript)
 
 

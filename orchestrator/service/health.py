@@ -27,7 +27,7 @@ log = logging.getLogger("snapclip.health")
 class HealthState:
     ready: bool  # the store answers and every worker is alive
     store: str  # "ok" or why not
-    workers: str  # "alive/started alive"
+    workers: str  # "alive/started alive[, N restarted]"
     triton: str  # "serving" or why not (shown, not deciding)
     triton_serving: bool
 
@@ -43,7 +43,7 @@ class ServiceHealth:
     """Polls the store, the workers and Triton; ``state`` is the latest picture."""
 
     def __init__(self, triton_url: str, ping_store: Callable[[], None],
-                 workers: Callable[[], tuple[int, int]], *, model: str = "whisper",
+                 workers: Callable[[], tuple[int, int, int]], *, model: str = "whisper",
                  poll_s: float = 2.0) -> None:
         self.triton_url = triton_url
         self._ping_store = ping_store
@@ -63,14 +63,15 @@ class ServiceHealth:
             store = "ok"
         except SQLAlchemyError as exc:
             store = f"job store unreachable: {str(exc).splitlines()[0]}"
-        alive, started = self._workers()
+        alive, started, restarted = self._workers()
         try:
             await models.require_ready(self._model)
             triton, serving = "serving", True
         except SnapclipError as exc:
             triton, serving = str(exc), False
         ready = store == "ok" and started > 0 and alive == started
-        return HealthState(ready, store, f"{alive}/{started} alive", triton, serving)
+        workers = f"{alive}/{started} alive" + (f", {restarted} restarted" if restarted else "")
+        return HealthState(ready, store, workers, triton, serving)
 
     async def watch(self) -> None:
         """Poll until cancelled, telling the listeners of every change."""

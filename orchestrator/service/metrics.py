@@ -59,6 +59,12 @@ class ServiceMetrics:
             "snapclip_triton_request_duration_seconds",
             "Latency of Triton requests as the orchestrator sees it (llm: the whole stream).",
             ["model"], buckets=REQUEST_BUCKETS, registry=self.registry)
+        self.worker_restarts = Counter(
+            "snapclip_worker_restarts", "Job worker tasks that ended unexpectedly and were "
+            "started again.", registry=self.registry)
+        self.store_errors = Counter(
+            "snapclip_store_errors", "Job store operations that failed (and were retried), by "
+            "where.", ["where"], registry=self.registry)
         self.triton_errors = Counter(
             "snapclip_triton_request_errors", "Triton requests that failed, by model and kind.",
             ["model", "kind"], registry=self.registry)

@@ -10,30 +10,43 @@ many attempts; never silently lost. Each job reports its stages and progress as 
 store, which is what ``Watch`` streams. Cancelling a running job cancels its task (also when
 the cancel came through another replica: the heartbeat sees it): its Triton requests are
 cancelled with their client, and the staged output folder is removed.
+
+One job, one writer: every write of a run names the lease token of its claim (see
+``orchestrator.store.jobs``). A run whose lease another replica took over - this process was
+paused or cut off from the database past the lease - learns it from its heartbeat or its next
+write (``LeaseLostError``) and stops without writing anything more: no event, no end state, no
+output folder (it publishes only after its last write has proved the lease).
+
+Workers outlive the store: a database error while claiming is retried with backoff, the end
+of a run is retried until the store answers or the lease is gone, and a worker task that ends
+anyway is started again by the heartbeat and counted (``/healthz``, and the
+``snapclip_worker_restarts_total`` metric).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.errors import SnapclipError
-from orchestrator.pipeline.ingest import UrlPolicy, open_source
+from orchestrator.pipeline.ingest import UrlPolicy, open_source_async
 from orchestrator.pipeline.run import Resume, RunOptions, run
 from orchestrator.service.logs import job_id_var
 from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.serving.client import TritonModels
-from orchestrator.store import Job, JobState, JobStore
+from orchestrator.store import Job, JobState, JobStore, LeaseLostError
 
 log = logging.getLogger("snapclip.service")
 
@@ -78,12 +91,19 @@ class RunnerConfig:
 
 class _StoreReporter:
     """Pipeline reporter: stages and progress become job events (throttled), finished stages
-    checkpoints, and stage durations metrics."""
+    checkpoints, and stage durations metrics.
+
+    Every write names the run's lease: once another replica holds the job, the next one raises
+    ``LeaseLostError`` and the run stops. A store error on the way is logged and the run goes
+    on - events and checkpoints only inform and shorten a resume; the run's end is what must
+    land, and that is retried (``JobRunner._finish``).
+    """
 
     def __init__(self, store: JobStore, job: Job, metrics: ServiceMetrics | None,
                  resumed: frozenset[str]) -> None:
         self._store = store
         self._job_id = job.id
+        self._lease = job.lease
         self._metrics = metrics
         self._resumed = resumed  # stages taken from an earlier attempt's checkpoints
         self._saved: set[str] = set()  # stages checkpointed with their data in this attempt
@@ -105,7 +125,12 @@ class _StoreReporter:
             self._emit(name, progress, f"{name} {done}/{total}")
 
     def checkpoint(self, stage: str, data: dict[str, Any]) -> None:
-        self._store.checkpoint(self._job_id, stage, data)
+        try:
+            self._store.checkpoint(self._job_id, stage, data, lease=self._lease)
+        except SQLAlchemyError as exc:
+            log.warning("checkpoint %s not kept (the job store failed): %s", stage,
+                        str(exc).splitlines()[0])
+            return
         self._saved.add(stage)
 
     def finish(self) -> None:
@@ -118,7 +143,7 @@ class _StoreReporter:
         if stage not in STAGE_WEIGHTS or stage in self._resumed:
             return  # nothing ran (a resumed stage keeps its checkpoint and data)
         if stage not in self._saved:
-            self._store.checkpoint(self._job_id, stage, {})
+            self.checkpoint(stage, {})
         if self._metrics is not None:
             self._metrics.stage_seconds.labels(stage).observe(seconds)
         log.info("stage %s finished in %.1f s", stage, seconds,
@@ -126,7 +151,12 @@ class _StoreReporter:
 
     def _emit(self, stage: str, progress: float, message: str) -> None:
         self._last = max(self._last, progress)
-        self._store.add_event(self._job_id, stage, max(progress, 0.0), message)
+        try:
+            self._store.add_event(self._job_id, stage, max(progress, 0.0), message,
+                                  lease=self._lease)
+        except SQLAlchemyError as exc:
+            log.warning("progress not recorded (the job store failed): %s",
+                        str(exc).splitlines()[0])
 
 
 OPTION_FIELDS = ("clips", "min_len_s", "max_len_s", "aspect", "captions", "language")
@@ -143,6 +173,21 @@ def run_options(options: dict[str, Any], out: Path, model_repository: Path | Non
                       **values)
 
 
+@dataclass
+class _Run:
+    """A job this process runs: its task and the lease of its claim."""
+
+    task: asyncio.Task[None]
+    lease: str
+    lost: bool = False  # another replica holds the job now: touch nothing of it
+
+
+class WorkerState(NamedTuple):
+    alive: int  # worker and heartbeat tasks running now
+    started: int  # those that should be
+    restarted: int  # worker tasks that ended unexpectedly and were started again
+
+
 class JobRunner:
     def __init__(self, store: JobStore, config: RunnerConfig,
                  metrics: ServiceMetrics | None = None) -> None:
@@ -150,8 +195,9 @@ class JobRunner:
         self._config = config
         self._metrics = metrics
         self._wake = asyncio.Event()
-        self._running: dict[str, asyncio.Task[None]] = {}
+        self._running: dict[str, _Run] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._restarted = 0
         self._stopping = False
 
     async def start(self) -> None:
@@ -164,23 +210,29 @@ class JobRunner:
         another replica (or this service, restarted) resumes them at once from their last
         finished stage - a rolling update costs no job and no attempt."""
         self._stopping = True
-        running = list(self._running)
-        for task in [*self._tasks, *self._running.values()]:
+        running = {job_id: run.lease for job_id, run in self._running.items() if not run.lost}
+        tasks = [run.task for run in self._running.values()]
+        for task in [*self._tasks, *tasks]:
             task.cancel()
-        await asyncio.gather(*self._tasks, *self._running.values(), return_exceptions=True)
-        for job_id in running:
-            job = await asyncio.to_thread(
-                self._store.release, job_id, self._config.worker_id,
-                "the service stopped while it ran; it resumes from its last finished stage")
+        await asyncio.gather(*self._tasks, *tasks, return_exceptions=True)
+        for job_id, lease in running.items():
+            try:
+                job = await asyncio.to_thread(
+                    self._store.release, job_id, lease,
+                    "the service stopped while it ran; it resumes from its last finished stage")
+            except SQLAlchemyError as exc:  # its lease runs out and another replica takes it
+                log.warning("job %s not handed back (the job store failed): %s", job_id, exc)
+                continue
             if job.state is JobState.QUEUED:
                 await asyncio.to_thread(self._store.add_event, job.id, "restart", job.progress,
                                         job.message)
                 log.info("job %s handed back to the queue", job.id, extra={"job": job.id})
 
-    def workers(self) -> tuple[int, int]:
-        """(alive, started) of the worker and heartbeat tasks; a task that ended while the
-        service runs has died."""
-        return sum(1 for task in self._tasks if not task.done()), len(self._tasks)
+    def workers(self) -> WorkerState:
+        """The worker and heartbeat tasks; one that ended while the service runs has died
+        (the heartbeat starts dead workers again, and counts them)."""
+        alive = sum(1 for task in self._tasks if not task.done())
+        return WorkerState(alive, len(self._tasks), self._restarted)
 
     def enqueue(self, job_id: str) -> None:
         """A job was queued: wake the idle workers (the job itself is in the store)."""
@@ -190,11 +242,11 @@ class JobRunner:
         await asyncio.to_thread(
             self._store.set_state, job_id, JobState.CANCELLED, message="cancelled",
             expect=frozenset({JobState.QUEUED, JobState.RUNNING}))
-        task = self._running.get(job_id)
-        if task is not None:
-            task.cancel()
+        run = self._running.get(job_id)
+        if run is not None:
+            run.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await run.task
         job = await asyncio.to_thread(self._store.get, job_id)
         self._release_upload(job)
         return job
@@ -219,35 +271,69 @@ class JobRunner:
     async def _heartbeat(self) -> None:
         while True:
             await asyncio.sleep(self._config.heartbeat_s)
+            self._restart_dead_workers()
             try:
-                states = await asyncio.to_thread(self._store.heartbeat, self._config.worker_id,
-                                                 list(self._running))
-                for job_id, state in states.items():
-                    task = self._running.get(job_id)
-                    if state is JobState.CANCELLED and task is not None:
+                held = await asyncio.to_thread(self._store.heartbeat, {
+                    job_id: run.lease for job_id, run in self._running.items()})
+                for job_id, status in held.items():
+                    run = self._running.get(job_id)
+                    if run is None or status.held or run.task.done():
+                        continue
+                    if status.state in (JobState.SUCCEEDED, JobState.FAILED):
+                        continue  # this run has just recorded its own end
+                    if status.state is JobState.CANCELLED:
                         log.info("job %s cancelled through another replica", job_id)
-                        task.cancel()
+                    else:
+                        run.lost = True
+                        log.warning("job %s: lease lost (now %s elsewhere); its run here stops "
+                                    "without writing", job_id, status.state.value)
+                    run.task.cancel()
                 await self._recover()  # replicas that died
-            except SQLAlchemyError:  # the store blinked: try again at the next beat
-                log.exception("heartbeat failed")
+            except SQLAlchemyError as exc:  # the store blinked: try again at the next beat
+                self._store_error("heartbeat", exc)
+
+    def _restart_dead_workers(self) -> None:
+        for index, task in enumerate(self._tasks[:-1]):  # the last one is this heartbeat
+            if task.done() and not self._stopping:
+                reason = "cancelled" if task.cancelled() else repr(task.exception())
+                log.error("worker %d ended unexpectedly (%s); starting it again", index, reason)
+                self._tasks[index] = asyncio.create_task(self._work())
+                self._restarted += 1
+                if self._metrics is not None:
+                    self._metrics.worker_restarts.inc()
+
+    def _store_error(self, where: str, exc: Exception) -> None:
+        log.warning("job store error in %s: %s", where, str(exc).splitlines()[0])
+        if self._metrics is not None:
+            self._metrics.store_errors.labels(where).inc()
 
     async def _work(self) -> None:
+        failures = 0
         while True:
-            job = await asyncio.to_thread(self._store.claim, self._config.worker_id)
+            try:
+                job = await asyncio.to_thread(self._store.claim, self._config.worker_id)
+            except SQLAlchemyError as exc:  # e.g. a PostgreSQL failover: wait, then again
+                failures += 1
+                self._store_error("claim", exc)
+                await asyncio.sleep(min(30.0, 0.5 * 2 ** min(failures, 6)))
+                continue
+            failures = 0
             if job is None:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._config.poll_s)
                 continue
-            task = asyncio.create_task(self._run(job))
-            self._running[job.id] = task
+            run = _Run(asyncio.create_task(self._run(job)), job.lease or "")
+            self._running[job.id] = run
             try:
-                await task
+                await run.task
             except asyncio.CancelledError:
                 # Cancelling the worker cancels the job it awaits too; only a job cancelled
-                # on its own (the Cancel API) lets the worker go on to the next one.
-                if self._stopping or not task.cancelled():
+                # on its own (the Cancel API, a lost lease) lets the worker go on.
+                if self._stopping or not run.task.cancelled():
                     raise
+            except Exception:  # a bug in the run's own bookkeeping: the worker goes on
+                log.exception("job %s: the run ended with an error", job.id)
             finally:
                 self._running.pop(job.id, None)
 
@@ -261,47 +347,95 @@ class JobRunner:
         kept = resume.stages
         reporter = _StoreReporter(self._store, job, self._metrics, kept)
         observer = self._metrics.observe_request if self._metrics else None
-        start, state = time.perf_counter(), JobState.CANCELLED
+        start, ended = time.perf_counter(), JobState.CANCELLED.value
         log.info("job started (attempt %d): %s", job.attempts, job.source,
                  extra={"resumes_after": sorted(kept)})
         try:
             options = run_options(job.options, out, self._config.model_repository,
                                   self._config.llm_version)
-            with contextlib.ExitStack() as stack:
-                source = await asyncio.to_thread(stack.enter_context, open_source(
-                    job.source, min_duration_s=options.min_len_s, policy=self._config.url_policy))
-                async with TritonModels(self._config.triton_url, observer=observer) as models:
-                    await run(options, models, reporter, source, resume)
+            async with open_source_async(
+                    job.source, min_duration_s=options.min_len_s,
+                    policy=self._config.url_policy) as source, \
+                    TritonModels(self._config.triton_url, observer=observer) as models:
+                await run(options, models, reporter, source, resume)
             reporter.finish()
-            state = JobState.SUCCEEDED
-            await asyncio.to_thread(self._store.set_state, job.id, JobState.SUCCEEDED,
-                                    message="done", out_dir=str(out),
-                                    expect=frozenset({JobState.RUNNING}))
+            ended = await self._finish(job, out)
+        except LeaseLostError:
+            ended = self._lost()
         except asyncio.CancelledError:
-            shutil.rmtree(out, ignore_errors=True)
+            if self._is_lost(job.id):
+                ended = self._lost()
+            else:
+                shutil.rmtree(out, ignore_errors=True)
+                if self._stopping:
+                    ended = "interrupted"
             raise
         except SnapclipError as exc:
-            state = JobState.FAILED
-            await self._fail(job.id, str(exc).splitlines()[0] if str(exc) else repr(exc))
+            ended = await self._fail(job, str(exc).splitlines()[0] if str(exc) else repr(exc))
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                reason = f"no space left on the device of the jobs folder ({exc.filename})"
+            else:
+                log.exception("job failed unexpectedly")
+                reason = f"unexpected {type(exc).__name__}: {exc}"
+            ended = await self._fail(job, reason)
         except Exception as exc:
-            state = JobState.FAILED
             log.exception("job failed unexpectedly")
-            await self._fail(job.id, f"unexpected {type(exc).__name__}: {exc}")
+            ended = await self._fail(job, f"unexpected {type(exc).__name__}: {exc}")
         finally:
             seconds = time.perf_counter() - start
-            ended = "interrupted" if self._stopping and state is JobState.CANCELLED \
-                else state.value
             if self._metrics is not None:
                 self._metrics.job_seconds.labels(ended).observe(seconds)
             log.info("job %s in %.1f s", ended, seconds,
                      extra={"state": ended, "seconds": round(seconds, 3)})
-            with contextlib.suppress(Exception):
-                self._release_upload(await asyncio.to_thread(self._store.get, job.id))
+            if ended != "lost":
+                with contextlib.suppress(Exception):
+                    self._release_upload(await asyncio.to_thread(self._store.get, job.id))
 
-    async def _fail(self, job_id: str, reason: str) -> None:
+    async def _finish(self, job: Job, out: Path) -> str:
+        """Record the run's success (retried while the store fails). A cancel that won the
+        race takes the output with it; a lost lease leaves it to the run that holds it."""
+        after = await self._retrying(
+            "finish", self._store.set_state, job.id, JobState.SUCCEEDED, message="done",
+            out_dir=str(out), expect=frozenset({JobState.RUNNING}), lease=job.lease)
+        if after.state is JobState.SUCCEEDED:
+            return JobState.SUCCEEDED.value
+        if after.state is JobState.RUNNING or after.state is JobState.QUEUED:
+            return self._lost()
+        log.info("job ended %s before its run did; its output is removed", after.state.value)
+        shutil.rmtree(out, ignore_errors=True)
+        return after.state.value
+
+    def _is_lost(self, job_id: str) -> bool:
+        run = self._running.get(job_id)
+        return run is not None and run.lost
+
+    @staticmethod
+    def _lost() -> str:
+        log.warning("another replica runs this job now; this run stopped without writing")
+        return "lost"
+
+    async def _fail(self, job: Job, reason: str) -> str:
         log.warning("job failed: %s", reason)
-        await asyncio.to_thread(self._store.set_state, job_id, JobState.FAILED, error=reason,
-                                message=reason, expect=frozenset({JobState.RUNNING}))
+        after = await self._retrying(
+            "fail", self._store.set_state, job.id, JobState.FAILED, error=reason,
+            message=reason, expect=frozenset({JobState.RUNNING}), lease=job.lease)
+        return JobState.FAILED.value if after.state is JobState.FAILED else after.state.value
+
+    async def _retrying(self, where: str, call: Callable[..., Job], *args: Any,
+                        **kwargs: Any) -> Job:
+        """``call`` in a thread, again with backoff while the store fails - for as long as the
+        lease would last; after that another replica resumes the job anyway."""
+        deadline, delay = time.monotonic() + self._config.lease_s, 0.5
+        while True:
+            try:
+                return await asyncio.to_thread(call, *args, **kwargs)
+            except SQLAlchemyError as exc:
+                self._store_error(where, exc)
+                if time.monotonic() + delay > deadline:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     def _release_upload(self, job: Job) -> None:
         """Remove the uploaded source of a finished job (uploads are kept until then)."""

@@ -5,6 +5,14 @@ SQLAlchemy with Alembic migrations: a SQLite file by default, PostgreSQL when
 never from strings.
 """
 
-from orchestrator.store.jobs import Event, Job, JobState, JobStore, default_url
+from orchestrator.store.jobs import (
+    Event,
+    Job,
+    JobState,
+    JobStore,
+    LeaseLostError,
+    LeaseStatus,
+    default_url,
+)
 
-__all__ = ["Event", "Job", "JobState", "JobStore", "default_url"]
+__all__ = ["Event", "Job", "JobState", "JobStore", "LeaseLostError", "LeaseStatus", "default_url"]

@@ -7,6 +7,11 @@ several service replicas can share one store. ``recover`` finds running jobs nob
 more (their process restarted, or died and its lease ran out): they resume from their last
 checkpoint, or end ``failed`` with the reason - a job is never silently lost. An optional
 client request id makes ``submit`` idempotent.
+
+Every claim draws a fresh lease token. The writes of a run (events, checkpoints, its end, its
+hand-back) name that token and are compare-and-set updates on it: once another replica has
+taken the job over (the lease ran out while this process was paused or cut off), the old run's
+writes match nothing and raise ``LeaseLostError`` instead of landing - one job, one writer.
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ class Job:
     created_at: datetime
     updated_at: datetime
     attempts: int = 0  # times a worker started it
+    lease: str | None = None  # the token of the claim that runs it (running jobs only)
+    owner: str | None = None  # the service (worker id) that claimed it last
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,30 @@ def _job(row: JobRow) -> Job:
                options=json.loads(row.options), state=JobState(row.state), stage=row.stage,
                progress=row.progress, message=row.message, error=row.error,
                out_dir=row.out_dir, created_at=_aware(row.created_at),
-               updated_at=_aware(row.updated_at), attempts=row.attempts or 0)
+               updated_at=_aware(row.updated_at), attempts=row.attempts or 0,
+               lease=row.lease, owner=row.owner)
 
 
 class UnknownJobError(KeyError):
     """No job has this id."""
+
+
+class LeaseLostError(RuntimeError):
+    """The run no longer holds the job: another replica took it over, or it was ended (e.g.
+    cancelled). Nothing of the write was kept."""
+
+
+@dataclass(frozen=True)
+class LeaseStatus:
+    """A running job as its runner's heartbeat finds it."""
+
+    state: JobState
+    held: bool  # the heartbeat's lease is still the job's: keep running
+
+
+def _held(lease: str) -> Any:
+    """The rows a run holding ``lease`` may still write: its job, running, on that lease."""
+    return (JobRow.lease == lease) & (JobRow.state == JobState.RUNNING.value)
 
 
 class JobStore:
@@ -184,10 +210,11 @@ class JobStore:
 
     def set_state(self, job_id: str, state: JobState, *, message: str = "",
                   error: str | None = None, out_dir: str | None = None,
-                  expect: frozenset[JobState] | None = None) -> Job:
-        """Move a job to ``state``; with ``expect``, only from one of those states.
+                  expect: frozenset[JobState] | None = None, lease: str | None = None) -> Job:
+        """Move a job to ``state``; with ``expect``, only from one of those states; with
+        ``lease``, only while that claim still runs it (compare-and-set).
 
-        Returns the job as it is afterwards (unchanged when ``expect`` did not match).
+        Returns the job as it is afterwards (unchanged when a condition did not match).
         """
         values: dict[str, Any] = {"state": state.value, "updated_at": _now()}
         if message:
@@ -198,21 +225,28 @@ class JobStore:
             values["out_dir"] = out_dir
         if state is JobState.SUCCEEDED:
             values["progress"] = 1.0
+        if state is not JobState.RUNNING:
+            values["lease"] = None  # whoever held it holds nothing now
         query = update(JobRow).where(JobRow.id == job_id)
         if expect:
             query = query.where(JobRow.state.in_([s.value for s in expect]))
+        if lease is not None:
+            query = query.where(_held(lease))
         with self._session.begin() as session:
             session.execute(query.values(**values))
         return self.get(job_id)
 
     # --- progress and checkpoints ---------------------------------------------------------
-    def add_event(self, job_id: str, stage: str, progress: float, message: str) -> Event:
+    def add_event(self, job_id: str, stage: str, progress: float, message: str, *,
+                  lease: str | None = None) -> Event:
+        """Record progress; with ``lease``, only while that claim still runs the job (else
+        ``LeaseLostError`` and nothing is written)."""
         now = _now()
         row = EventRow(job_id=job_id, at=now, stage=stage, progress=progress, message=message)
         with self._session.begin() as session:
+            _write_held(session, job_id, lease, progress=progress, message=message,
+                        updated_at=now)
             session.add(row)
-            session.execute(update(JobRow).where(JobRow.id == job_id).values(
-                progress=progress, message=message, updated_at=now))
         return Event(row.id, job_id, now, stage, progress, message)
 
     def events(self, job_id: str, *, after: int = 0) -> list[Event]:
@@ -222,10 +256,13 @@ class JobStore:
             return [Event(r.id, r.job_id, _aware(r.at), r.stage, r.progress, r.message)
                     for r in session.scalars(query)]
 
-    def checkpoint(self, job_id: str, stage: str, data: dict[str, Any]) -> None:
-        """Record that ``stage`` finished, with what a resumed job needs from it."""
+    def checkpoint(self, job_id: str, stage: str, data: dict[str, Any], *,
+                   lease: str | None = None) -> None:
+        """Record that ``stage`` finished, with what a resumed job needs from it; with
+        ``lease``, only while that claim still runs the job (else ``LeaseLostError``)."""
         now = _now()
         with self._session.begin() as session:
+            _write_held(session, job_id, lease, stage=stage, updated_at=now)
             row = session.scalar(select(CheckpointRow).where(
                 CheckpointRow.job_id == job_id, CheckpointRow.stage == stage))
             if row is None:
@@ -233,8 +270,6 @@ class JobStore:
                                           data=json.dumps(data, sort_keys=True)))
             else:
                 row.data, row.finished_at = json.dumps(data, sort_keys=True), now
-            session.execute(update(JobRow).where(JobRow.id == job_id).values(
-                stage=stage, updated_at=now))
 
     def checkpoints(self, job_id: str) -> dict[str, dict[str, Any]]:
         """Finished stages in the order they finished, with their data."""
@@ -245,7 +280,8 @@ class JobStore:
 
     # --- leases: several service processes share one store ---------------------------------
     def claim(self, owner: str) -> Job | None:
-        """Take the oldest queued job: it becomes ``running``, leased to ``owner``.
+        """Take the oldest queued job: it becomes ``running``, leased to ``owner`` under a
+        fresh token (``Job.lease``) that the run's writes name.
 
         The update only matches a job still queued, so two workers (or two replicas) never
         take the same job.
@@ -261,34 +297,37 @@ class JobStore:
                     update(JobRow)
                     .where(JobRow.id == job_id, JobRow.state == JobState.QUEUED.value)
                     .values(state=JobState.RUNNING.value, owner=owner, heartbeat_at=now,
-                            attempts=JobRow.attempts + 1, message="started", updated_at=now))
+                            lease=uuid.uuid4().hex, attempts=JobRow.attempts + 1,
+                            message="started", updated_at=now))
             if taken.rowcount == 1:
                 return self.get(job_id)
         return None
 
-    def heartbeat(self, owner: str, job_ids: list[str]) -> dict[str, JobState]:
-        """Renew ``owner``'s leases on ``job_ids``; returns their states (so a job cancelled
-        through another replica is seen by the one running it)."""
-        if not job_ids:
+    def heartbeat(self, leases: dict[str, str]) -> dict[str, LeaseStatus]:
+        """Renew the leases ``{job id: token}`` a runner holds; returns each job's state and
+        whether the lease is still held. A job cancelled through another replica, or taken
+        over by one while this process was paused, is not held: its run must stop."""
+        if not leases:
             return {}
+        now = _now()
         with self._session.begin() as session:
-            session.execute(update(JobRow).where(
-                JobRow.id.in_(job_ids), JobRow.owner == owner,
-                JobRow.state == JobState.RUNNING.value).values(heartbeat_at=_now()))
-            rows = session.execute(select(JobRow.id, JobRow.state).where(
-                JobRow.id.in_(job_ids))).all()
-        return {job_id: JobState(state) for job_id, state in rows}
+            for job_id, lease in leases.items():
+                session.execute(update(JobRow).where(JobRow.id == job_id, _held(lease))
+                                .values(heartbeat_at=now))
+            rows = session.execute(select(JobRow.id, JobRow.state, JobRow.lease).where(
+                JobRow.id.in_(list(leases)))).all()
+        return {job_id: LeaseStatus(JobState(state), state == JobState.RUNNING.value
+                                    and token == leases[job_id])
+                for job_id, state, token in rows}
 
-    def release(self, job_id: str, owner: str, message: str) -> Job:
-        """Hand a running job of ``owner`` back to the queue (its process is stopping on
-        purpose): queued again at once, and the interrupted start does not count as an
-        attempt. Returns the job as it is afterwards."""
+    def release(self, job_id: str, lease: str, message: str) -> Job:
+        """Hand a job back to the queue while its claim ``lease`` still runs it (its process
+        is stopping on purpose): queued again at once, and the interrupted start does not
+        count as an attempt. Returns the job as it is afterwards."""
         with self._session.begin() as session:
-            session.execute(update(JobRow).where(
-                JobRow.id == job_id, JobRow.owner == owner,
-                JobRow.state == JobState.RUNNING.value).values(
-                state=JobState.QUEUED.value, message=message, heartbeat_at=None,
-                attempts=JobRow.attempts - 1, updated_at=_now()))
+            session.execute(update(JobRow).where(JobRow.id == job_id, _held(lease)).values(
+                state=JobState.QUEUED.value, message=message, heartbeat_at=None, lease=None,
+                owner=None, attempts=JobRow.attempts - 1, updated_at=_now()))
         return self.get(job_id)
 
     def recover(self, *, lease_s: float, max_attempts: int, owner: str | None = None
@@ -301,33 +340,52 @@ class JobStore:
         unless it has already been started ``max_attempts`` times: then it ends failed with
         the reason, so a job that brings its process down cannot loop forever. Either way it
         is never silently lost.
+
+        Each take-back is a compare-and-set on the lease it found stale: a run that renewed
+        its lease in the meantime keeps its job.
         """
         stale = _now() - timedelta(seconds=lease_s)
-        query = select(JobRow.id).where(
-            JobRow.state == JobState.RUNNING.value,
-            or_(JobRow.owner.is_(None), JobRow.heartbeat_at.is_(None),
-                JobRow.heartbeat_at < stale,
-                *([JobRow.owner == owner] if owner is not None else [])))
+        orphaned = or_(JobRow.owner.is_(None), JobRow.heartbeat_at.is_(None),
+                       JobRow.heartbeat_at < stale,
+                       *([JobRow.owner == owner] if owner is not None else []))
+        query = select(JobRow.id, JobRow.lease).where(
+            JobRow.state == JobState.RUNNING.value, orphaned)
         with self._session() as session:
-            orphans = session.scalars(query).all()
+            orphans = session.execute(query).all()
         requeued, failed = [], []
-        for job_id in orphans:
+        for job_id, lease in orphans:
             job = self.get(job_id)
             if job.attempts >= max_attempts:
                 reason = (f"interrupted {job.attempts} times (the service stopped while it "
                           "ran); not started again")
-                after = self.set_state(job_id, JobState.FAILED, error=reason, message=reason,
-                                       expect=frozenset({JobState.RUNNING}))
+                values: dict[str, Any] = {"state": JobState.FAILED.value, "error": reason,
+                                          "message": reason}
                 target = failed
             else:
                 resume = f"resumes after {job.stage}" if job.stage else "starts again"
-                after = self.set_state(job_id, JobState.QUEUED,
-                                       message=f"interrupted by a service restart; {resume}",
-                                       expect=frozenset({JobState.RUNNING}))
+                values = {"state": JobState.QUEUED.value,
+                          "message": f"interrupted by a service restart; {resume}",
+                          "owner": None, "heartbeat_at": None}
                 target = requeued
-            if after.state is not JobState.RUNNING:
-                target.append(after)
+            same_lease = JobRow.lease.is_(None) if lease is None else JobRow.lease == lease
+            with self._session.begin() as session:
+                taken = session.execute(update(JobRow).where(
+                    JobRow.id == job_id, JobRow.state == JobState.RUNNING.value, same_lease,
+                    orphaned).values(lease=None, updated_at=_now(), **values))
+            if taken.rowcount == 1:
+                target.append(self.get(job_id))
         return requeued, failed
+
+
+def _write_held(session: Any, job_id: str, lease: str | None, **values: Any) -> None:
+    """Update the job row with ``values`` in ``session``'s transaction; with ``lease``, only
+    while that claim runs the job - else raise ``LeaseLostError`` (the transaction is rolled
+    back with whatever else it wrote)."""
+    query = update(JobRow).where(JobRow.id == job_id)
+    if lease is not None:
+        query = query.where(_held(lease))
+    if session.execute(query.values(**values)).rowcount != 1 and lease is not None:
+        raise LeaseLostError(job_id)
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

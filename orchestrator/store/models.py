@@ -30,6 +30,8 @@ class JobRow(Base):
     # The lease of a running job: which service process runs it, and when it last said so.
     owner: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A fresh token per claim: the run that holds it is the only one whose writes count.
+    lease: Mapped[str | None] = mapped_column(String(32))
     attempts: Mapped[int] = mapped_column(Integer, default=0)  # times a worker started it
 
 

@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from orchestrator.store import JobState, JobStore
-from orchestrator.store.jobs import UnknownJobError
+from orchestrator.store.jobs import LeaseLostError, LeaseStatus, UnknownJobError
 from tests.postgres import postgres_server
 
 pytestmark = pytest.mark.integration
@@ -144,15 +144,19 @@ def test_recover_takes_back_orphans_and_fails_repeated_ones(store: JobStore):
     dead, _ = store.submit("c.mp4", {})
     looping, _ = store.submit("d.mp4", {})
     finished, _ = store.submit("e.mp4", {})
+    leases = {}
     for job, owner in ((mine, "me"), (elsewhere, "alive"), (dead, "gone"), (looping, "me")):
-        assert store.claim(owner).id == job.id
+        claimed = store.claim(owner)
+        assert claimed.id == job.id
+        leases[job.id] = claimed.lease
     for _ in range(2):  # looping was started three times in all
         store.set_state(looping.id, JobState.QUEUED)
         store.claim("me")
     store.checkpoint(mine.id, "asr", {"transcript": {}})
     store.set_state(finished.id, JobState.SUCCEEDED)
     time.sleep(1.2)
-    assert store.heartbeat("alive", [elsewhere.id]) == {elsewhere.id: JobState.RUNNING}
+    assert store.heartbeat({elsewhere.id: leases[elsewhere.id]}) == {
+        elsewhere.id: LeaseStatus(JobState.RUNNING, held=True)}
     assert store.recover(lease_s=60, max_attempts=3) == ([], [])  # every lease is fresh
     requeued, failed = store.recover(owner="me", lease_s=1.0, max_attempts=3)
     assert {j.id for j in requeued} == {mine.id, dead.id}
@@ -200,8 +204,81 @@ def test_migrations_keep_existing_jobs(backend: str, request: pytest.FixtureRequ
 
 def test_release_hands_a_job_back_without_counting_the_attempt(store: JobStore):
     job, _ = store.submit("a.mp4", {})
-    assert store.claim("me").attempts == 1
-    assert store.release(job.id, "someone-else", "stopping").state is JobState.RUNNING
-    back = store.release(job.id, "me", "stopping")
+    claimed = store.claim("me")
+    assert claimed.attempts == 1 and claimed.lease
+    assert store.release(job.id, "not-the-lease", "stopping").state is JobState.RUNNING
+    back = store.release(job.id, claimed.lease, "stopping")
     assert back.state is JobState.QUEUED and back.attempts == 0 and back.message == "stopping"
+    assert back.lease is None
     assert store.claim("other").attempts == 1
+
+
+def test_a_run_whose_lease_was_taken_over_writes_nothing(store: JobStore):
+    """Replica A is paused past its lease; B takes the job over. A's heartbeat, events,
+    checkpoints, end state and hand-back all fail or match nothing; B's land."""
+    job, _ = store.submit("a.mp4", {})
+    a = store.claim("replica-a")
+    store.checkpoint(job.id, "asr", {"transcript": {}}, lease=a.lease)
+    time.sleep(1.2)  # A is paused: no heartbeat
+    requeued, _ = store.recover(lease_s=1.0, max_attempts=3)
+    assert [j.id for j in requeued] == [job.id] and requeued[0].lease is None
+    b = store.claim("replica-b")
+    assert b.id == job.id and b.lease != a.lease and b.attempts == 2
+
+    # A resumes.
+    assert store.heartbeat({job.id: a.lease}) == {job.id: LeaseStatus(JobState.RUNNING, False)}
+    events_before = len(store.events(job.id))
+    with pytest.raises(LeaseLostError):
+        store.add_event(job.id, "render", 0.9, "A renders", lease=a.lease)
+    with pytest.raises(LeaseLostError):
+        store.checkpoint(job.id, "moments", {"candidates": ["from A"]}, lease=a.lease)
+    assert len(store.events(job.id)) == events_before and "moments" not in store.checkpoints(
+        job.id)
+    after = store.set_state(job.id, JobState.SUCCEEDED, out_dir="/from/a", lease=a.lease,
+                            expect=frozenset({JobState.RUNNING}))
+    assert after.state is JobState.RUNNING and after.out_dir is None
+    assert store.release(job.id, a.lease, "A stops").state is JobState.RUNNING
+
+    # B goes on and finishes.
+    assert store.heartbeat({job.id: b.lease})[job.id].held
+    store.add_event(job.id, "render", 0.9, "B renders", lease=b.lease)
+    done = store.set_state(job.id, JobState.SUCCEEDED, out_dir="/from/b", lease=b.lease)
+    assert done.state is JobState.SUCCEEDED and done.out_dir == "/from/b" and done.lease is None
+    assert [e.message for e in store.events(job.id)][-1] == "B renders"
+
+
+def test_recover_does_not_take_a_job_whose_lease_was_renewed_meanwhile(
+        store: JobStore, monkeypatch: pytest.MonkeyPatch):
+    """The take-back is a compare-and-set on the stale lease it found: a job that changed
+    hands between recover's look and its update stays with its new run."""
+    job, _ = store.submit("a.mp4", {})
+    first = store.claim("replica-a")
+    time.sleep(1.2)
+    taken_over: list[str] = []
+    get = store.get
+
+    def get_while_another_takes_it(job_id: str):  # recover reads the job between the two
+        if not taken_over:
+            taken_over.append("")
+            store.release(job_id, first.lease, "handed back")
+            taken_over[0] = store.claim("replica-b").lease or ""
+        return get(job_id)
+
+    monkeypatch.setattr(store, "get", get_while_another_takes_it)
+    requeued, failed = store.recover(lease_s=1.0, max_attempts=3)
+    assert taken_over and (requeued, failed) == ([], [])
+    monkeypatch.undo()
+    after = store.get(job.id)
+    assert after.state is JobState.RUNNING and after.lease == taken_over[0]
+
+
+def test_a_cancelled_job_takes_its_lease_away(store: JobStore):
+    job, _ = store.submit("a.mp4", {})
+    claimed = store.claim("me")
+    store.set_state(job.id, JobState.CANCELLED, expect=frozenset({JobState.RUNNING}))
+    assert store.heartbeat({job.id: claimed.lease}) == {
+        job.id: LeaseStatus(JobState.CANCELLED, False)}
+    with pytest.raises(LeaseLostError):
+        store.add_event(job.id, "render", 0.5, "still going", lease=claimed.lease)
+    after = store.set_state(job.id, JobState.SUCCEEDED, lease=claimed.lease)
+    assert after.state is JobState.CANCELLED

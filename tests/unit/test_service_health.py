@@ -19,7 +19,7 @@ class Triton:
             raise ModelServerError(f"Triton at 127.0.0.1:1 is unreachable ({model})")
 
 
-def check(*, store_up: bool = True, workers: tuple[int, int] = (3, 3),
+def check(*, store_up: bool = True, workers: tuple[int, int, int] = (3, 3, 0),
           triton_up: bool = True) -> dict[str, str]:
     def ping() -> None:
         if not store_up:
@@ -44,5 +44,10 @@ def test_a_triton_that_drains_does_not_take_the_service_offline():
 def test_an_unreachable_store_or_a_dead_worker_does():
     assert not check(store_up=False)["ready"]
     assert "job store unreachable" in check(store_up=False)["store"]
-    assert not check(workers=(2, 3))["ready"]
-    assert not check(workers=(0, 0))["ready"]  # not started (or stopped): nothing takes work
+    assert not check(workers=(2, 3, 0))["ready"]
+    assert not check(workers=(0, 0, 0))["ready"]  # not started (or stopped): nothing takes work
+
+
+def test_restarted_workers_are_shown():
+    state = check(workers=(3, 3, 2))
+    assert state["ready"] and state["workers"] == "3/3 alive, 2 restarted"

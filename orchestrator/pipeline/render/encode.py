@@ -10,15 +10,20 @@ to its working folder, so no path ever needs escaping inside a filter graph.
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.contracts.limits import MEDIA_DEMUXERS, MEDIA_PROTOCOLS
 from orchestrator.errors import SnapclipError
 from orchestrator.pipeline.reframe import ASPECTS, crop_filter, crop_geometry
 
 BACKGROUND = "0x14181f"
+# The source is opened as ``probe`` opened it: a local file in a known container, nothing else.
+SOURCE_INPUT = ("-protocol_whitelist", MEDIA_PROTOCOLS, "-format_whitelist", MEDIA_DEMUXERS,
+                "-i")
 
 
 class RenderError(SnapclipError):
@@ -50,13 +55,15 @@ def ffmpeg_command(job: RenderJob) -> list[str]:
         geometry = crop_geometry(w, h, job.aspect)
         video = ",".join([crop_filter(geometry, w, h, job.crop_keyframes), *subtitles,
                           "format=yuv420p"])
-        cmd += ["-ss", f"{job.start_s:.3f}", "-i", str(job.source), "-t", f"{duration:.3f}",
+        cmd += ["-ss", f"{job.start_s:.3f}", *SOURCE_INPUT, str(job.source),
+                "-t", f"{duration:.3f}",
                 "-filter:v", video, "-map", "0:v:0", "-map", "0:a:0"]
         if job.fps > 0:
             cmd += ["-fps_mode", "cfr", "-r", f"{min(job.fps, 60.0):.3f}"]
     else:
         cmd += ["-f", "lavfi", "-i", f"color=c={BACKGROUND}:s={out_w}x{out_h}:r=30",
-                "-ss", f"{job.start_s:.3f}", "-i", str(job.source), "-t", f"{duration:.3f}",
+                "-ss", f"{job.start_s:.3f}", *SOURCE_INPUT, str(job.source),
+                "-t", f"{duration:.3f}",
                 "-filter:v", ",".join([*subtitles, "format=yuv420p"]) or "null",
                 "-map", "0:v:0", "-map", "1:a:0"]
     cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21",
@@ -65,12 +72,28 @@ def ffmpeg_command(job: RenderJob) -> list[str]:
     return cmd
 
 
-def render_clip(job: RenderJob) -> None:
-    """Write ``job.out``; raise ``RenderError`` with FFmpeg's last lines if it fails."""
-    proc = subprocess.run(ffmpeg_command(job), cwd=job.out.parent, capture_output=True,
-                          text=True, check=False)
+async def render_clip(job: RenderJob) -> None:
+    """Write ``job.out``; raise ``RenderError`` with FFmpeg's last lines if it fails.
+
+    FFmpeg runs as a child process of the event loop, not in a thread: cancelling the render
+    (a cancelled job, a service stopping) kills it at once instead of waiting for the clip.
+    """
+    proc = await asyncio.create_subprocess_exec(
+        *ffmpeg_command(job), cwd=job.out.parent, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        _, stderr = await proc.communicate()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await asyncio.shield(proc.wait())
+        raise
     if proc.returncode != 0 or not job.out.is_file():
-        tail = " | ".join(proc.stderr.strip().splitlines()[-3:])
+        lines = stderr.decode(errors="replace").strip().splitlines()
+        if any("No space left on device" in line for line in lines):
+            raise RenderError(f"no space left on the device of the output folder while "
+                              f"rendering {job.out.name}")
+        tail = " | ".join(lines[-3:])
         raise RenderError(f"ffmpeg could not render {job.out.name}: {tail or 'no output'}")
 
 

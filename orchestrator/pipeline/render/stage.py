@@ -8,7 +8,6 @@ whole video (``reframe.smooth_path``) and cut into keyframes per clip.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,7 +57,7 @@ async def render_clips(request: RenderInput, folder: Path, *,
             ass = folder / f".{stem}.ass"
             ass.write_text(captions.to_ass(lines, out_w, out_h), encoding="utf-8")
         on_clip(f"{stem}.mp4  {c.start_s:.1f}-{c.end_s:.1f} s  {c.title}")
-        await asyncio.to_thread(render_clip, RenderJob(
+        await render_clip(RenderJob(
             source=source.path, out=folder / f"{stem}.mp4", start_s=c.start_s, end_s=c.end_s,
             aspect=request.aspect, has_video=source.has_video,
             source_size=(source.width, source.height), fps=source.fps,
