@@ -166,7 +166,7 @@ def test_passages_are_judged_by_the_served_model(grpc_url: str):
 
     async def go() -> tuple:
         async with TritonModels(grpc_url) as models:
-            judge = PassageJudge(models, tokenizer, "3")
+            judge = PassageJudge(models, tokenizer, "3", 2048)
             passage = "The cheap microphone close to your mouth beats the expensive one."
             return await judge.rate(passage), await judge.describe(passage)
 

@@ -41,7 +41,10 @@ def test_the_orchestrators_requests_pass():
         def apply_chat_template(self, messages: list, **_: object) -> str:
             return messages[0]["content"]
 
-    judge = PassageJudge(Models(), Tokenizer(), "4")  # type: ignore[arg-type]
+        def encode(self, text: str) -> list[str]:
+            return text.split()
+
+    judge = PassageJudge(Models(), Tokenizer(), "4", 4096)  # type: ignore[arg-type]
     for call in (judge.rate, judge.describe):
         with contextlib.suppress(RuntimeError):
             asyncio.run(call("A passage."))

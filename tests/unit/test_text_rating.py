@@ -16,6 +16,9 @@ class Tokenizer:
                             add_generation_prompt: bool) -> str:
         return "<user>" + messages[0]["content"] + "<assistant>"
 
+    def encode(self, text: str) -> list[str]:  # a token per word
+        return text.split()
+
 
 class Models:
     """Answers as a served llm would, with the top log-probabilities of its one token."""
@@ -39,7 +42,7 @@ class Models:
 
 def test_kind_by_choice_and_expected_rating_from_logprobs():
     models = Models()
-    judge = PassageJudge(models, Tokenizer(), "4")  # type: ignore[arg-type]
+    judge = PassageJudge(models, Tokenizer(), "4", 4096)  # type: ignore[arg-type]
     rating = asyncio.run(judge.rate("The cheap microphone close up wins."))
     assert rating.label == "highlight"
     assert abs(rating.rating - (7 * 0.5 + 8 * 0.25 + 3 * 0.25)) < 1e-6
@@ -53,8 +56,21 @@ def test_kind_by_choice_and_expected_rating_from_logprobs():
 
 def test_a_description_in_the_models_own_words():
     models = Models()
-    judge = PassageJudge(models, Tokenizer(), "4")  # type: ignore[arg-type]
+    judge = PassageJudge(models, Tokenizer(), "4", 4096)  # type: ignore[arg-type]
     described = asyncio.run(judge.describe("A passage."))
     assert described.title == "Placement beats price" and described.reason == "A surprise."
     (_, sampling), = models.prompts
     assert isinstance(sampling["structured_outputs"], str)  # the pinned backend's form
+
+
+def test_a_passage_too_long_for_the_context_is_cut_to_fit():
+    models = Models()
+    judge = PassageJudge(models, Tokenizer(), "4", 400)  # type: ignore[arg-type]
+    passage = " ".join(f"word{n}" for n in range(2000))
+    asyncio.run(judge.rate(passage))
+    asyncio.run(judge.describe(passage))
+    for prompt, sampling in models.prompts:
+        assert len(Tokenizer().encode(prompt)) + sampling["max_tokens"] <= 400
+        assert "word0 word1" in prompt and "word1999" not in prompt  # the start is kept
+    short = "A short passage."
+    assert short in judge.prompt(short, KIND_QUESTION, 8)  # one that fits is left whole

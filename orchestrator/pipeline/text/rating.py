@@ -67,14 +67,31 @@ def description_schema() -> dict[str, Any]:
 
 
 class PassageJudge:
-    """Asks one served ``llm`` version about passages; prompts use the model's chat template."""
+    """Asks one served ``llm`` version about passages; prompts use the model's chat template
+    and always fit its context (``context_tokens``) with room for the answer."""
 
-    def __init__(self, models: TritonModels, tokenizer: Any, version: str) -> None:
+    def __init__(self, models: TritonModels, tokenizer: Any, version: str,
+                 context_tokens: int) -> None:
         self._models = models
         self._tokenizer = tokenizer
         self._version = version
+        self._context = context_tokens
 
-    def prompt(self, passage: str, question: str) -> str:
+    def prompt(self, passage: str, question: str, answer_tokens: int = 120) -> str:
+        """The chat prompt; a passage too long for the context loses its end (whole words),
+        so the request is never refused for its length."""
+        room = self._context - answer_tokens
+        words, keep = passage.split(), len(passage.split())
+        text = self._render(passage, question)
+        while (length := len(self._tokenizer.encode(text))) > room:
+            if keep <= 1:
+                raise ValueError(f"the llm's context ({self._context} tokens) cannot hold "
+                                 "its instructions")
+            keep = max(1, keep - (length - room))  # a word is at least one token
+            text = self._render(" ".join(words[:keep]) + " …", question)
+        return text
+
+    def _render(self, passage: str, question: str) -> str:
         content = f"{INSTRUCTIONS}\n\nPassage:\n{passage}\n\n{question}"
         return self._tokenizer.apply_chat_template(
             [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True)
@@ -83,10 +100,10 @@ class PassageJudge:
         choose = {"temperature": 0.0, "max_tokens": 8, "seed": 0,
                   "structured_outputs": structured_outputs(choice=list(ANSWERS))}
         one_token = {"temperature": 0.0, "max_tokens": 1, "logprobs": TOP_LOGPROBS, "seed": 0}
-        kind = await self._models.complete(self.prompt(passage, KIND_QUESTION), choose,
+        kind = await self._models.complete(self.prompt(passage, KIND_QUESTION, 8), choose,
                                            version=self._version)
-        score = await self._models.complete(self.prompt(passage, RATING_QUESTION), one_token,
-                                            version=self._version)
+        score = await self._models.complete(self.prompt(passage, RATING_QUESTION, 1),
+                                            one_token, version=self._version)
         label = ANSWERS.get(kind.text.strip(), "filler")
         digits = _distribution(score.logprobs, {str(d): d for d in range(10)})
         rating = (sum(d * p for d, p in digits.items()) if digits
@@ -101,7 +118,7 @@ class PassageJudge:
         question = ("Give this passage a short title (at most eight words) and, in one "
                     "sentence of your own words, the reason viewers would share it. Answer "
                     "with JSON only.")
-        answer = await self._models.complete(self.prompt(passage, question), sampling,
+        answer = await self._models.complete(self.prompt(passage, question, 120), sampling,
                                              version=self._version)
         try:
             data = json.loads(answer.text)

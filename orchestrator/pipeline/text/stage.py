@@ -17,7 +17,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +82,8 @@ class TextSignalStage:
         self._model = model
         self._notes = notes
         self._on_progress = on_progress
-        self._ratings: dict[tuple[float, float], asyncio.Task[Rating]] = {}
+        # A passage's rating, or why the llm could not rate it (kept per passage).
+        self._ratings: dict[tuple[float, float], asyncio.Task[Rating | ModelRequestError]] = {}
         self._limit = asyncio.Semaphore(CONCURRENCY)
         self._prefix: asr.TranscriptPrefix | None = None
         self._started: float | None = None
@@ -109,7 +110,8 @@ class TextSignalStage:
             return cls(request, None, model, [f"cannot use the {LLM.name} tokenizer "
                                               f"{settings.tokenizer} "
                                               f"({str(exc).splitlines()[0]})"])
-        return cls(request, PassageJudge(models, tokenizer, version), model, [], on_progress)
+        judge = PassageJudge(models, tokenizer, version, settings.context_tokens)
+        return cls(request, judge, model, [], on_progress)
 
     @property
     def active(self) -> bool:
@@ -140,7 +142,7 @@ class TextSignalStage:
         return passages(spoken, min_len_s=self._request.min_len_s,
                         max_len_s=self._request.max_len_s, apart=apart)
 
-    def _judge_later(self, passage: Passage) -> asyncio.Task[Rating]:
+    def _judge_later(self, passage: Passage) -> asyncio.Task[Rating | ModelRequestError]:
         key = (passage.start_s, passage.end_s)
         if key not in self._ratings:
             if self._started is None:
@@ -148,10 +150,15 @@ class TextSignalStage:
             self._ratings[key] = asyncio.create_task(self._rate(passage))
         return self._ratings[key]
 
-    async def _rate(self, passage: Passage) -> Rating:
+    async def _rate(self, passage: Passage) -> Rating | ModelRequestError:
         assert self._judge is not None
         async with self._limit:
-            rating = await self._judge.rate(passage.text)
+            try:
+                rating: Rating | ModelRequestError = await self._judge.rate(passage.text)
+            except ModelRequestError as exc:  # this passage only; the others keep theirs
+                log.warning("%s could not rate the passage at %.1f s: %s", LLM.name,
+                            passage.start_s, exc)
+                rating = exc
         self._done += 1
         if self._on_progress:
             self._on_progress(self._done, len(self._ratings))
@@ -162,18 +169,18 @@ class TextSignalStage:
         notes = list(self._notes)
         duration_s = len(audio) / WHISPER_SAMPLE_RATE
         found = self._passages(spoken, duration_s)
-        if self._judge is not None:
-            try:
-                ratings = await asyncio.gather(*(self._judge_later(p) for p in found))
-                candidates = await self._judged(found, ratings, duration_s, notes)
+        if self._judge is not None and found:
+            results = await asyncio.gather(*(self._judge_later(p) for p in found))
+            failed = [r for r in results if isinstance(r, ModelRequestError)]
+            if len(failed) < len(found):
+                candidates = await self._judged(found, results, duration_s, notes)
                 llm_s = round(time.perf_counter() - (self._started or time.perf_counter()), 3)
                 return TextSignal(tuple(candidates), "llm", tuple(notes), self._model, llm_s)
-            except ModelRequestError as exc:
-                # Never silently: the reason goes to the log and into the manifest's notes
-                # (the service also counts it: snapclip_triton_request_errors_total).
-                log.warning("%s request failed, using the transcript-only fallback: %s",
-                            LLM.name, exc)
-                notes.append(f"{LLM.name} failed ({exc})")
+            # Never silently: the reason goes to the log and into the manifest's notes (the
+            # service also counts it: snapclip_triton_request_errors_total).
+            log.warning("%s failed on every passage, using the transcript-only fallback: %s",
+                        LLM.name, failed[0])
+            notes.append(f"{LLM.name} failed ({failed[0]})")
         llm_s = round(time.perf_counter() - self._started, 3) if self._started else 0.0
         notes.append("text signal: transcript-only fallback (substance of each passage; "
                      "sponsor reads, intros, outros and calls to action by their wording)")
@@ -181,36 +188,58 @@ class TextSignalStage:
         return TextSignal(tuple(transcript_candidates(found, duration_s)), "transcript",
                           tuple(notes), model, llm_s)
 
-    async def _judged(self, found: Sequence[Passage], ratings: Sequence[Rating],
-                      duration_s: float, notes: list[str]) -> list[Candidate]:
+    async def _judged(self, found: Sequence[Passage],
+                      results: Sequence[Rating | ModelRequestError], duration_s: float,
+                      notes: list[str]) -> list[Candidate]:
+        """Candidates from the llm's ratings; a passage it could not rate keeps its
+        transcript-only candidate, and the notes say how many and why."""
         assert self._judge is not None and self._model is not None
-        kinds = []
-        for passage, rating in zip(found, ratings, strict=True):
+        fallback = transcript_candidates(found, duration_s)
+        rated = {n: r for n, r in enumerate(results) if isinstance(r, Rating)}
+        kinds = {}
+        for n, rating in rated.items():
+            passage = found[n]
             cue = cue_label(passage.text, passage.start_s, passage.end_s, duration_s)
-            kinds.append(cue or rating.label)  # the wording overrules the model on decoys
-        order = sorted(range(len(found)), key=lambda n: -ratings[n].rating)
+            kinds[n] = cue or rating.label  # the wording overrules the model on decoys
+        order = sorted(rated, key=lambda n: -rated[n].rating)
         shortlist = [n for n in order if kinds[n] not in DECOYS][
             :self._request.clips + DESCRIBED_EXTRA]
-        described = dict(zip(shortlist, await asyncio.gather(
-            *(self._judge.describe(found[n].text) for n in shortlist)), strict=True))
+        answers = await asyncio.gather(
+            *(self._judge.describe(found[n].text) for n in shortlist), return_exceptions=True)
+        described = {n: a for n, a in zip(shortlist, answers, strict=True)
+                     if not isinstance(a, BaseException)}
+        for error in answers:
+            if isinstance(error, BaseException) and not isinstance(error, ModelRequestError):
+                raise error  # a bug, not a model failure
         version = self._model.version
         out = []
-        for n, (passage, rating, kind) in enumerate(zip(found, ratings, kinds, strict=True)):
+        for n, passage in enumerate(found):
+            if n not in rated:
+                failed = replace(fallback[n], reason=f"{LLM.name} could not rate it; "
+                                 + fallback[n].reason[0].lower() + fallback[n].reason[1:])
+                out.append(failed)
+                continue
+            rating, kind = rated[n], kinds[n]
             first = passage.sentences[0].text.strip()
             description = described.get(n)
-            rated = (f"{LLM.name} v{version} rated it {rating.rating:.1f}/9 as "
-                     f"{kind.replace('_', ' ')}")
-            reason = (f"{description.reason} ({rated}.)" if description and description.reason
-                      else f"{rated.capitalize()}.")
+            verdict = (f"{LLM.name} v{version} rated it {rating.rating:.1f}/9 as "
+                       f"{kind.replace('_', ' ')}")
+            reason = (f"{description.reason} ({verdict}.)"
+                      if description and description.reason else f"{verdict.capitalize()}.")
             out.append(Candidate(
                 start_s=passage.start_s, end_s=passage.end_s,
                 title=(description.title if description and description.title
                        else title(first)),
                 hook=first[:200], reason=reason, text_score=round(rating.rating / 9 * 100, 2),
                 origin="llm", kind=kind))
-        decoys = sorted({k for k in kinds if k in DECOYS})
-        tokens = sum(r.tokens_in for r in ratings), sum(r.tokens_out for r in ratings)
-        notes.append(f"{LLM.name} v{version} judged {len(found)} passages "
+        decoys = sorted({k for k in kinds.values() if k in DECOYS})
+        tokens = (sum(r.tokens_in for r in rated.values()),
+                  sum(r.tokens_out for r in rated.values()))
+        errors = [r for r in results if isinstance(r, ModelRequestError)]
+        if errors:
+            notes.append(f"{LLM.name} could not rate {len(errors)} of {len(found)} passages "
+                         f"({errors[0]}); they kept their transcript-only score")
+        notes.append(f"{LLM.name} v{version} judged {len(rated)} passages "
                      f"({tokens[0]} prompt tokens, {tokens[1]} generated)"
                      + (f"; kept out of the top: {', '.join(d.replace('_', ' ') for d in decoys)}"
                         if decoys else ""))
