@@ -251,6 +251,15 @@ def serve(
         help="llm version every job uses [default: newest served].")] = "",
     log_format: Annotated[str, typer.Option(help="Log lines on stderr: json or text.")
                           ] = "json",
+    source_root: Annotated[list[Path] | None, typer.Option(
+        help="A folder whose files jobs may name as their source (repeatable); without one, "
+             "sources are URLs and uploads only.")] = None,
+    trusted_proxies: Annotated[str, typer.Option(
+        help="Reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-Proto/-For "
+             "are believed, e.g. the ingress controller's; none by default.")] = "",
+    lease_s: Annotated[float, typer.Option(
+        "--lease-seconds", help="A running job whose service has not renewed its lease for "
+        "this long is taken over by another replica (renewed every sixth of it).")] = 60.0,
 ) -> None:
     """Run the highlight pipeline as a service: gRPC, REST + web page, Prometheus metrics."""
     from orchestrator.paths import state_dir
@@ -266,6 +275,8 @@ def serve(
         raise InputError("--max-upload-mb must be at least 1")
     if log_format not in {"json", "text"}:
         raise InputError("--log-format must be json or text")
+    if not 3 <= lease_s <= 3600:
+        raise InputError("--lease-seconds must be between 3 and 3600")
     logs.configure(log_format)
     # The token comes from the environment (a Kubernetes Secret), never the command line,
     # where any user of the machine could read it.
@@ -292,11 +303,12 @@ def serve(
         config = ServiceConfig(
             runner=RunnerConfig(triton_url=endpoint, jobs_dir=folder, concurrency=concurrency,
                                 model_repository=repository, llm_version=llm_version,
-                                uploads_dir=uploads,
+                                uploads_dir=uploads, lease_s=lease_s, heartbeat_s=lease_s / 6,
                                 url_policy=UrlPolicy(allow_private=allow_private_urls)),
             host=host, grpc_port=grpc_port, http_port=None if http_port < 0 else http_port,
             metrics_port=None if metrics_port < 0 else metrics_port, token=token,
-            max_upload_bytes=max_upload_mb * 1024 * 1024)
+            max_upload_bytes=max_upload_mb * 1024 * 1024, trusted_proxies=trusted_proxies,
+            source_roots=tuple(source_root or ()))
         await run_service(config, store, stop, ready)
         err.print("snapclip serve: stopped")
 

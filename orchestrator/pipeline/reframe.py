@@ -17,8 +17,7 @@ from itertools import pairwise
 
 import numpy as np
 
-ASPECTS: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "1:1": (1080, 1080),
-                                       "16:9": (1920, 1080)}
+from orchestrator.contracts.limits import ASPECTS
 
 
 @cache

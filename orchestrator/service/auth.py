@@ -8,7 +8,10 @@ time.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -72,3 +75,46 @@ def _refusing(handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
     if handler.stream_unary:
         return grpc.stream_unary_rpc_method_handler(_deny, **codec)
     return grpc.stream_stream_rpc_method_handler(_deny, **codec)
+
+
+class Sessions:
+    """Browser sessions of the web page: an opaque, signed cookie value with an expiry.
+
+    The cookie never holds the API token (a stolen cookie dies with its expiry, and cannot
+    be replayed as a bearer token). It is ``<expiry>.<nonce>.<signature>``, the signature an
+    HMAC-SHA256 of the first two under a key derived from the token: every replica that
+    knows the token checks it without shared state, and changing the token ends every
+    session.
+    """
+
+    def __init__(self, token: str, *, lifetime_s: float = 12 * 3600) -> None:
+        self._key = hashlib.sha256(b"snapclip-session\0" + token.encode()).digest()
+        self.lifetime_s = lifetime_s
+
+    def issue(self, now: float | None = None) -> str:
+        expiry = int((now if now is not None else time.time()) + self.lifetime_s)
+        body = f"{expiry}.{secrets.token_urlsafe(16)}"
+        return f"{body}.{self._sign(body)}"
+
+    def valid(self, value: str, now: float | None = None) -> bool:
+        body, _, signature = value.rpartition(".")
+        expiry = body.partition(".")[0]
+        if not body or not expiry.isdigit():
+            return False
+        if not hmac.compare_digest(signature.encode(), self._sign(body).encode()):
+            return False
+        return int(expiry) > (now if now is not None else time.time())
+
+    def _sign(self, body: str) -> str:
+        return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
+
+
+def same_origin(origin: str | None, referer: str | None, scheme: str, host: str) -> bool:
+    """A state-changing browser request came from this service's own page: its ``Origin``
+    (or, lacking one, its ``Referer``) is this scheme and host. Neither: refused."""
+    own = f"{scheme}://{host}".lower()
+    if origin:
+        return origin.lower() == own
+    if referer:
+        return referer.lower().startswith(own + "/") or referer.lower() == own
+    return False

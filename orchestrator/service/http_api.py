@@ -22,29 +22,60 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Form, Header, HTTPException, Request, Response, UploadFile
+from fastapi import FastAPI, Form, Header, HTTPException, Query, Request, Response, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from google.protobuf import json_format
 from pydantic import BaseModel
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from orchestrator.contracts.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PAGE_TOKEN_CHARS
 from orchestrator.errors import InputError
 from orchestrator.service import rest_schema as rest
-from orchestrator.service.auth import bearer, matches
+from orchestrator.service.auth import Sessions, bearer, matches, same_origin
 from orchestrator.service.health import ServiceHealth
 from orchestrator.service.jobs_api import JobsApi, pb
 from orchestrator.store.jobs import UnknownJobError
 
 log = logging.getLogger("snapclip.http")
 
-COOKIE = "snapclip_token"
+COOKIE = "snapclip_session"
 UPLOAD_PATH = "/v1/jobs/upload"
+BODY_LIMIT = 64 * 1024  # any request body but an upload's
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class SessionRequest(BaseModel):
     token: str
+
+
+class HealthBody(BaseModel):
+    status: str  # "ok" or "unavailable"
+    store: str
+    workers: str
+    triton: str
+
+
+class ErrorBody(BaseModel):
+    detail: Any  # a sentence; for 422, FastAPI's list of field errors
+
+
+_ERRORS = {
+    400: "A value the service refuses (an option out of range, a bad page token).",
+    401: "Missing or wrong API token (with a token configured).",
+    403: "A cross-site request with a session cookie, or a file outside the job's folder.",
+    404: "No such job (or file of the job).",
+    413: "The request body is larger than the limit.",
+    422: "The request does not match the schema.",
+    503: "Not ready: the job store does not answer or a worker is down.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error status codes a route can answer."""
+    return {code: {"model": ErrorBody, "description": _ERRORS[code]} for code in codes}
 
 
 def answers(model: type[BaseModel]) -> dict[str, Any]:
@@ -71,21 +102,40 @@ def job_file(out_dir: str | None, relative: str) -> Path:
     return target
 
 
-class UploadLimit:
-    """Refuse upload bodies over ``limit`` bytes with 413, before or while they arrive."""
+class Gate:
+    """ASGI middleware in front of the app: the token and the body size are checked from the
+    request's head, before a byte of its body is read - FastAPI reads (and spools to disk) a
+    multipart body before any route dependency runs, so a check there comes too late.
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    - ``/v1`` routes (except ``POST /v1/session``, the login) need ``Authorization: Bearer
+      <token>`` or a valid session cookie; a cookie-authenticated request that changes state
+      must come from this service's own page (``Origin``/``Referer``: CSRF).
+    - Every body is limited: uploads to ``upload_limit``, any other request to
+      ``body_limit`` - by ``Content-Length`` up front, and by counting as it arrives.
+    """
+
+    def __init__(self, app: ASGIApp, *, token: str | None, sessions: Sessions | None,
+                 upload_limit: int, body_limit: int = BODY_LIMIT) -> None:
         self.app = app
-        self.limit = limit
+        self.token = token
+        self.sessions = sessions
+        self.upload_limit = upload_limit
+        self.body_limit = body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != UPLOAD_PATH:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            response = JSONResponse({"detail": self._message()}, status_code=413)
-            await response(scope, receive, send)
+        headers = Headers(scope=scope)
+        refused = self._refusal(scope, headers)
+        if refused is not None:
+            await refused(scope, receive, send)
+            return
+        limit = self.upload_limit if scope["path"] == UPLOAD_PATH else self.body_limit
+        length = headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            await JSONResponse({"detail": _too_large(limit)}, status_code=413)(
+                scope, receive, send)
             return
         received = 0
 
@@ -93,15 +143,36 @@ class UploadLimit:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.limit:
+            if received > limit:
                 # FastAPI lets an HTTPException raised while reading the body through.
-                raise HTTPException(413, self._message())
+                raise HTTPException(413, _too_large(limit))
             return message
 
         await self.app(scope, counted, send)
 
-    def _message(self) -> str:
-        return f"upload larger than the limit of {self.limit // (1024 * 1024)} MB"
+    def _refusal(self, scope: Scope, headers: Headers) -> JSONResponse | None:
+        path, method = scope["path"], scope["method"]
+        if self.token is None or not path.startswith("/v1/") or (
+                path == "/v1/session" and method == "POST"):
+            return None
+        given = bearer(headers.get("authorization", ""))
+        if given is not None and matches(given, self.token):
+            return None
+        cookie = Request(scope).cookies.get(COOKIE, "")
+        if given is None and cookie and self.sessions and self.sessions.valid(cookie):
+            if method in SAFE_METHODS or same_origin(
+                    headers.get("origin"), headers.get("referer"), scope["scheme"],
+                    headers.get("host", "")):
+                return None
+            return JSONResponse({"detail": "cross-site request refused (its Origin is not "
+                                 "this service)"}, status_code=403)
+        return JSONResponse({"detail": "missing or wrong API token"}, status_code=401,
+                            headers={"WWW-Authenticate": "Bearer"})
+
+
+def _too_large(limit: int) -> str:
+    size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+    return f"request body larger than the limit of {size}"
 
 
 def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
@@ -111,19 +182,8 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
                   summary="Find the best moments of a long video and cut them into clips.",
                   description="REST mirror of the gRPC service `snapclip.v1.Highlights`: "
                               "messages in the proto3 JSON mapping.")
-    app.add_middleware(UploadLimit, limit=max_upload_bytes)
-
-    def require_token(request: Request) -> None:
-        if token is None:
-            return
-        given = bearer(request.headers.get("authorization", ""))
-        if given is None:
-            given = request.cookies.get(COOKIE, "").strip()
-        if not matches(given, token):
-            raise HTTPException(401, "missing or wrong API token",
-                                headers={"WWW-Authenticate": "Bearer"})
-
-    guarded = [Depends(require_token)]
+    sessions = Sessions(token) if token is not None else None
+    app.add_middleware(Gate, token=token, sessions=sessions, upload_limit=max_upload_bytes)
 
     @app.middleware("http")
     async def log_requests(request: Request,
@@ -142,41 +202,50 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
     async def bad_input(_request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
-    @app.get("/healthz", tags=["health"], summary="The service process is up.")
+    @app.get("/healthz", tags=["health"],
+             summary="The service process is up (with its workers: alive/started, and how "
+                     "many were started again after they died).")
     async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+        return {"status": "ok", "workers": health.state.workers}
 
-    @app.get("/readyz", tags=["health"],
+    @app.get("/readyz", tags=["health"], response_model=HealthBody,
+             responses={503: {"model": HealthBody, "description": _ERRORS[503]}},
              summary="The job store answers and the workers are alive (Triton's state is "
                      "shown, not required: jobs wait for it).")
     async def readyz() -> JSONResponse:
         state = health.state
         return JSONResponse(state.to_dict(), status_code=200 if state.ready else 503)
 
-    @app.post("/v1/session", tags=["auth"], status_code=204,
+    @app.post("/v1/session", tags=["auth"], status_code=204, responses=errors(401, 413, 422),
               summary="Check a token and keep it in an HttpOnly cookie (the web page).")
     async def login(body: SessionRequest, request: Request) -> Response:
         if token is not None and not matches(body.token, token):
             raise HTTPException(401, "wrong API token")
         response = Response(status_code=204)
-        response.set_cookie(COOKIE, body.token, httponly=True, samesite="strict",
-                            secure=request.url.scheme == "https")
+        if sessions is not None:
+            # Secure behind TLS: the scheme is the client's as the trusted proxies forward it
+            # (``--trusted-proxies``); from anyone else X-Forwarded-Proto is ignored.
+            response.set_cookie(COOKIE, sessions.issue(), max_age=int(sessions.lifetime_s),
+                                httponly=True, samesite="strict",
+                                secure=request.url.scheme == "https")
         return response
 
-    @app.get("/v1/session", tags=["auth"], dependencies=guarded, status_code=204,
+    @app.get("/v1/session", tags=["auth"], status_code=204, responses=errors(401),
              summary="204 when the request is authorized (the web page asks before it shows "
                      "the token form).")
     async def session() -> Response:
         return Response(status_code=204)
 
-    @app.post("/v1/jobs", tags=["jobs"], dependencies=guarded, **answers(rest.Job),
+    @app.post("/v1/jobs", tags=["jobs"], **answers(rest.Job),
+              responses=errors(400, 401, 403, 413, 422),
               status_code=202, summary="Queue a job for a URL (or a path the service reads).")
     async def submit(body: rest.SubmitRequest) -> dict[str, Any]:
         request = json_format.ParseDict(body.model_dump(exclude_none=True), pb.SubmitRequest())
         job, _created = await api.submit(request)
         return rest.to_json(job)
 
-    @app.post(UPLOAD_PATH, tags=["jobs"], dependencies=guarded, **answers(rest.Job),
+    @app.post(UPLOAD_PATH, tags=["jobs"], **answers(rest.Job),
+              responses=errors(400, 401, 403, 413, 422),
               status_code=202, summary="Upload a video or audio file and queue a job for it.")
     async def upload(file: UploadFile,
                      options: Annotated[str, Form(description="RunOptions as JSON")] = "{}",
@@ -191,7 +260,7 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
         try:
             size = await asyncio.to_thread(_save, file, path)
             job, created = await api.submit(pb.SubmitRequest(
-                source=str(path), options=run, request_id=request_id))
+                source=str(path), options=run, request_id=request_id), uploaded=True)
         finally:
             if not created:  # refused, or the request id named an earlier job
                 shutil.rmtree(folder, ignore_errors=True)
@@ -199,26 +268,32 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
                  extra={"job": job.id})
         return rest.to_json(job)
 
-    @app.get("/v1/jobs", tags=["jobs"], dependencies=guarded, **answers(rest.ListResponse),
-             summary="Jobs, newest first.")
-    async def list_jobs(page_size: int = 20, page_token: str = "") -> dict[str, Any]:
+    @app.get("/v1/jobs", tags=["jobs"], **answers(rest.ListResponse),
+             responses=errors(400, 401, 422), summary="Jobs, newest first.")
+    async def list_jobs(
+            page_size: Annotated[int, Query(
+                ge=0, le=MAX_PAGE_SIZE, strict=True,
+                description=f"0: the default ({DEFAULT_PAGE_SIZE})")] = DEFAULT_PAGE_SIZE,
+            page_token: Annotated[str, Query(max_length=MAX_PAGE_TOKEN_CHARS)] = "",
+    ) -> dict[str, Any]:
         return rest.to_json(await api.list(page_size, page_token))
 
-    @app.get("/v1/jobs/{job_id}", tags=["jobs"], dependencies=guarded,
-             **answers(rest.Job))
+    @app.get("/v1/jobs/{job_id}", tags=["jobs"], **answers(rest.Job),
+             responses=errors(401, 404))
     async def get_job(job_id: str) -> dict[str, Any]:
         return rest.to_json(await api.get(job_id))
 
-    @app.post("/v1/jobs/{job_id}/cancel", tags=["jobs"], dependencies=guarded,
-              **answers(rest.Job), summary="Stop a queued or running job.")
+    @app.post("/v1/jobs/{job_id}/cancel", tags=["jobs"], **answers(rest.Job),
+              responses=errors(401, 403, 404, 413), summary="Stop a queued or running job.")
     async def cancel_job(job_id: str) -> dict[str, Any]:
         return rest.to_json(await api.cancel(job_id))
 
-    @app.get("/v1/jobs/{job_id}/events", tags=["jobs"], dependencies=guarded,
+    @app.get("/v1/jobs/{job_id}/events", tags=["jobs"],
              response_class=StreamingResponse,
              summary="Progress as Server-Sent Events: `progress` events (JobEvent), then one "
                      "`result` event whose JobEvent carries the finished job.",
-             responses={200: {"content": {"text/event-stream": {}}}})
+             responses={200: {"content": {"text/event-stream": {}}},
+                        **errors(401, 404, 422)})
     async def job_events(job_id: str, after: int = 0,
                          last_event_id: Annotated[str | None, Header()] = None
                          ) -> StreamingResponse:
@@ -228,7 +303,8 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
                                  headers={"Cache-Control": "no-cache",
                                           "X-Accel-Buffering": "no"})
 
-    @app.get("/v1/jobs/{job_id}/files/{path:path}", tags=["jobs"], dependencies=guarded,
+    @app.get("/v1/jobs/{job_id}/files/{path:path}", tags=["jobs"],
+             responses=errors(401, 403, 404),
              response_class=FileResponse,
              summary="A file of a succeeded job: clips, captions, manifest.json, timeline.png, "
                      "clips.edl, transcript.json.")

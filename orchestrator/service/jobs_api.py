@@ -16,7 +16,15 @@ from typing import Any
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from orchestrator.contracts.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    MAX_PAGE_TOKEN_CHARS,
+    MAX_REQUEST_ID_CHARS,
+    MAX_SOURCE_CHARS,
+)
 from orchestrator.errors import InputError
+from orchestrator.pipeline.ingest.download import is_url
 from orchestrator.proto import load
 from orchestrator.service.runner import OPTION_FIELDS, JobRunner, run_options
 from orchestrator.store import Event, Job, JobState, JobStore
@@ -53,19 +61,30 @@ class JobsApi:
     """Submit, Get, Cancel, List and Watch over the store and the runner."""
 
     def __init__(self, store: JobStore, runner: JobRunner, *, poll_s: float = 0.25,
-                 heartbeat_s: float = 15.0) -> None:
+                 heartbeat_s: float = 15.0, source_roots: tuple[Path, ...] = (),
+                 jobs_dir: Path | None = None) -> None:
         self._store = store
         self._runner = runner
+        self._roots = tuple(root.resolve() for root in source_roots)
+        self._jobs_dir = jobs_dir.resolve() if jobs_dir else None
         self._poll_s = poll_s
         self._heartbeat_s = heartbeat_s
 
-    async def submit(self, request: Any) -> tuple[Any, bool]:
+    async def submit(self, request: Any, *, uploaded: bool = False) -> tuple[Any, bool]:
         """Queue ``request`` (a ``SubmitRequest``); returns (job, created).
 
-        A ``request_id`` seen before returns that job and queues nothing.
+        A ``request_id`` seen before returns that job and queues nothing. A source that is
+        not a URL must lie under one of the ``source_roots`` (and outside the jobs folder),
+        unless ``uploaded``: the upload route's own file.
         """
         if not request.source.strip():
             raise InputError("source is empty")
+        if len(request.source) > MAX_SOURCE_CHARS:
+            raise InputError(f"source is longer than {MAX_SOURCE_CHARS} characters")
+        if len(request.request_id) > MAX_REQUEST_ID_CHARS:
+            raise InputError(f"request_id is longer than {MAX_REQUEST_ID_CHARS} characters")
+        if not uploaded and not is_url(request.source):
+            self._check_server_path(request.source)
         options = {f: getattr(request.options, f) for f in OPTION_FIELDS
                    if request.options.HasField(f)}
         run_options(options, Path())  # raises InputError for values the pipeline refuses
@@ -74,6 +93,18 @@ class JobsApi:
         if created:
             self._runner.enqueue(job.id)
         return job_message(job), created
+
+    def _check_server_path(self, source: str) -> None:
+        """A path on the service's machine is read only inside the configured roots: never
+        elsewhere, and never the jobs folder (other jobs' uploads and outputs)."""
+        if not self._roots:
+            raise InputError("this service reads no paths of its own (no --source-root): "
+                             "upload the file or give an http(s) URL")
+        path = Path(source).expanduser().resolve()  # symlinks followed: judged where they lead
+        inside = any(path.is_relative_to(root) for root in self._roots)
+        if not inside or (self._jobs_dir and path.is_relative_to(self._jobs_dir)):
+            raise InputError(f"{source}: outside the folders this service reads "
+                             "(--source-root)")
 
     async def job(self, job_id: str) -> Job:
         """The stored job (``UnknownJobError`` when there is none)."""
@@ -87,7 +118,12 @@ class JobsApi:
         return job_message(await self._runner.cancel(job_id))
 
     async def list(self, page_size: int, page_token: str) -> Any:
-        size = min(100, page_size or 20)
+        if not 0 <= page_size <= MAX_PAGE_SIZE:
+            raise InputError(f"page_size must be between 0 (the default, {DEFAULT_PAGE_SIZE}) "
+                             f"and {MAX_PAGE_SIZE}")
+        if len(page_token) > MAX_PAGE_TOKEN_CHARS:
+            raise InputError("bad page_token")
+        size = page_size or DEFAULT_PAGE_SIZE
         try:
             jobs, token = await asyncio.to_thread(self._store.list, page_size=size,
                                                   page_token=page_token)

@@ -9,12 +9,13 @@ in the OpenAPI document.
 from __future__ import annotations
 
 import functools
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.json_format import MessageToDict
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from orchestrator.contracts.limits import FIELD_BOUNDS, REQUIRED
 from orchestrator.proto import load
 
 pb, _ = load()
@@ -46,12 +47,23 @@ def _field_type(field: FieldDescriptor) -> Any:
 def model_of(descriptor: Descriptor) -> type[BaseModel]:
     """A pydantic model with the fields of the proto message ``descriptor``.
 
-    Unknown keys are refused (a misspelt option must not be ignored silently).
+    Unknown keys are refused (a misspelt option must not be ignored silently); the bounds of
+    ``contracts.limits`` become the fields' constraints (and the schema's minimum/maximum).
     """
     fields: dict[str, Any] = {}
     for field in descriptor.fields:
         kind = _field_type(field)
-        if field.is_repeated:
+        bounds: dict[str, Any] = dict(FIELD_BOUNDS.get((descriptor.name, field.name), {}))
+        if kind is int and field.type == FieldDescriptor.TYPE_INT32:
+            bounds.setdefault("ge", -(2**31))
+            bounds.setdefault("le", 2**31 - 1)
+        if kind in (int, float, str, bool) and bounds:
+            kind = Annotated[kind, Field(strict=kind is not float, **bounds)]
+        elif kind in (int, bool):
+            kind = Annotated[kind, Field(strict=True)]  # no "1" for 1, no 0 for false
+        if (descriptor.name, field.name) in REQUIRED:
+            fields[field.name] = (kind, ...)
+        elif field.is_repeated:
             fields[field.name] = (list[kind], Field(default_factory=list))
         elif field.has_presence:
             timestamp = field.type == FieldDescriptor.TYPE_MESSAGE and kind is str

@@ -42,6 +42,11 @@ class ServiceConfig:
     metrics_port: int | None = 9464  # None: no metrics endpoint
     token: str | None = None
     max_upload_bytes: int = 2 << 30
+    # Addresses (IPs or CIDRs, comma-separated) of the reverse proxies whose X-Forwarded-For
+    # and X-Forwarded-Proto are believed; "" believes nobody's.
+    trusted_proxies: str = ""
+    # Folders whose files a job's source may name; none: only URLs and uploads.
+    source_roots: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,8 @@ async def run_service(config: ServiceConfig, store: JobStore, stop: asyncio.Even
     """Serve until ``stop`` is set, then stop taking calls, stop the jobs and return."""
     metrics = ServiceMetrics(store)
     runner = JobRunner(store, config.runner, metrics)
-    api = JobsApi(store, runner)
+    api = JobsApi(store, runner, source_roots=config.source_roots,
+                  jobs_dir=config.runner.jobs_dir)
     health = ServiceHealth(config.runner.triton_url, store.ping, runner.workers)
     await runner.start()
     watcher = asyncio.create_task(health.watch())
@@ -87,7 +93,9 @@ async def run_service(config: ServiceConfig, store: JobStore, stop: asyncio.Even
             # report, not uvicorn's sys.exit inside a task.
             sock = _listen(config.host, config.http_port)
             http_server = _Uvicorn(uvicorn.Config(
-                app, log_config=None, lifespan="off", timeout_graceful_shutdown=5))
+                app, log_config=None, lifespan="off", timeout_graceful_shutdown=5,
+                proxy_headers=bool(config.trusted_proxies),
+                forwarded_allow_ips=config.trusted_proxies or None))
             http_task = asyncio.create_task(http_server.serve(sockets=[sock]))
             while not http_server.started and not http_task.done():
                 await asyncio.sleep(0.05)

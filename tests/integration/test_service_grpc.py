@@ -75,6 +75,20 @@ def test_errors_map_to_status_codes(stub, talk: Path):
     with pytest.raises(grpc.RpcError) as invalid:
         stub.Submit(pb.SubmitRequest(source=str(talk), options=bad))
     assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    # Bounds are checked at the boundary, as over REST (a schemathesis run found these).
+    for request in (pb.ListRequest(page_size=-79130), pb.ListRequest(page_size=101),
+                    pb.ListRequest(page_token="x" * 100)):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.List(request)
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, request
+    for options in (pb.RunOptions(clips=100000), pb.RunOptions(max_len_s=1e9),
+                    pb.RunOptions(language="english please")):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.Submit(pb.SubmitRequest(source=str(talk), options=options))
+        assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, options
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.Submit(pb.SubmitRequest(source=str(talk), request_id="r" * 200))
+    assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
 
 def test_a_bad_source_fails_the_job_with_its_reason(stub, tmp_path: Path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,7 +124,7 @@ def test_submit_by_source_and_cancel(client: httpx.Client, talk: Path, service: 
                                            "request_id": "rest-1"})
     assert answer.status_code == 202, answer.text
     job = answer.json()
-    again = client.post("/v1/jobs", json={"source": "elsewhere.mp4", "request_id": "rest-1"})
+    again = client.post("/v1/jobs", json={"source": str(talk), "request_id": "rest-1"})
     assert again.json()["id"] == job["id"]
     cancelled = client.post(f"/v1/jobs/{job['id']}/cancel").json()
     assert cancelled["state"] == "CANCELLED"
@@ -182,6 +183,69 @@ def test_token_is_required_on_the_rest_api(service: Service):
         assert anonymous.post("/v1/session", json={"token": "wrong"}).status_code == 401
         assert anonymous.post("/v1/session", json={"token": TOKEN}).status_code == 204
         assert anonymous.get("/v1/jobs").status_code == 200  # the session cookie
+
+
+def test_browser_sessions_hold_no_token_expire_and_refuse_cross_site_posts(
+        service: Service, talk: Path):
+    with httpx.Client(base_url=service.http, timeout=30) as browser:
+        login = browser.post("/v1/session", json={"token": TOKEN})
+        assert login.status_code == 204
+        cookie = login.cookies["snapclip_session"]
+        assert TOKEN not in cookie and TOKEN not in login.headers["set-cookie"]
+        header = login.headers["set-cookie"].lower()
+        assert "httponly" in header and "samesite=strict" in header and "max-age=" in header
+        assert "secure" not in header  # plain http, and no trusted proxy says otherwise
+        assert browser.get("/v1/jobs").status_code == 200
+        own = {"Origin": service.http}
+        submitted = browser.post("/v1/jobs", headers=own,
+                                 json={"source": str(talk), "options": OPTIONS})
+        assert submitted.status_code == 202
+        browser.post(f"/v1/jobs/{submitted.json()['id']}/cancel", headers=own)
+        for foreign in ({"Origin": "https://evil.example"}, {},
+                        {"Referer": "https://evil.example/page"}):
+            refused = browser.post("/v1/jobs", headers=foreign,
+                                   json={"source": str(talk), "options": OPTIONS})
+            assert refused.status_code == 403, foreign
+        # A forged or expired cookie is no session; a cookie is not a bearer token.
+        expiry, nonce, signature = cookie.split(".")
+        for forged in (f"{int(expiry) + 99999}.{nonce}.{signature}", f"1.{nonce}.{signature}",
+                       TOKEN):
+            browser.cookies.set("snapclip_session", forged)
+            assert browser.get("/v1/jobs").status_code == 401, forged
+    # X-Forwarded-Proto from a client that is not a trusted proxy does not make it Secure.
+    with httpx.Client(base_url=service.http, timeout=30) as browser:
+        login = browser.post("/v1/session", json={"token": TOKEN},
+                             headers={"X-Forwarded-Proto": "https"})
+        assert "secure" not in login.headers["set-cookie"].lower()
+
+
+def test_behind_a_trusted_proxy_the_cookie_is_secure(grpc_url: str, tmp_path: Path):
+    with serving(grpc_url, tmp_path, "--trusted-proxies", "127.0.0.1",
+                 env={"SNAPCLIP_API_TOKEN": TOKEN}) as svc, \
+            httpx.Client(base_url=svc.http, timeout=30) as browser:
+        login = browser.post("/v1/session", json={"token": TOKEN},
+                             headers={"X-Forwarded-Proto": "https"})
+        assert login.status_code == 204 and "secure" in login.headers["set-cookie"].lower()
+
+
+def test_the_token_is_checked_before_the_body_is_read(service: Service):
+    """A 1 GB upload without a token is refused at its head: the server answers 401 without
+    waiting for (or storing) a byte of the body."""
+    host, port = service.http.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as conn:
+        conn.sendall(b"POST /v1/jobs/upload HTTP/1.1\r\nHost: x\r\n"
+                     b"Content-Type: multipart/form-data; boundary=x\r\n"
+                     b"Content-Length: 1000000000\r\n\r\n--x\r\n")
+        head = conn.recv(4096).decode()
+    assert head.startswith("HTTP/1.1 401"), head
+    assert not list((service.jobs / ".uploads").iterdir())
+
+
+def test_every_post_body_is_limited(client: httpx.Client):
+    big = {"source": "x" * 100_000, "options": OPTIONS}
+    assert client.post("/v1/jobs", json=big).status_code == 413
+    assert client.post("/v1/session", json={"token": "x" * 100_000}).status_code == 413
+    assert client.post("/v1/jobs/x/cancel", content=b"x" * 100_000).status_code == 413
 
 
 def test_files_cannot_escape_the_job_folder(client: httpx.Client, service: Service,
