@@ -104,12 +104,15 @@ def fit_span(start_s: float, end_s: float, sentences: Sequence[Sentence], *, min
     while length(i, j) > max_len_s and j > i:
         j -= 1
     start, end = sentences[i].start_s, sentences[j].end_s
+    next_start = sentences[j + 1].start_s if j + 1 < len(sentences) else duration_s
     if end - start + LEAD_IN_S + TAIL_S > max_len_s:  # one sentence longer than the limit
         words = sentences[i].words
         fits = [w.end for w in words if w.end - start + LEAD_IN_S + TAIL_S <= max_len_s]
         end = fits[-1] if fits else start + max_len_s - LEAD_IN_S - TAIL_S
+        # Cut inside the sentence: the tail ends before its next word starts, not the next
+        # sentence.
+        next_start = next((w.start for w in words if w.start >= end), next_start)
     previous_end = sentences[i - 1].end_s if i > 0 else 0.0
-    next_start = sentences[j + 1].start_s if j + 1 < len(sentences) else duration_s
     start = max(0.0, min(start, max(previous_end, start - LEAD_IN_S)))
     end = min(duration_s, max(end, min(next_start, end + TAIL_S)))
     return _pad_to(start, end, min_len_s, max_len_s, duration_s)

@@ -156,3 +156,15 @@ def test_fit_pads_to_min_length_inside_the_video():
     items = sentences(1)  # one 3.8 s sentence in a 20 s video
     start, end = fit_span(0.0, 3.8, items, min_len_s=15, max_len_s=30, duration_s=20)
     assert start >= 0 and end <= 20 and end - start == pytest.approx(15)
+
+
+def test_a_cut_inside_a_long_sentence_stops_before_the_next_word():
+    # Words 0.3 s apart: the 0.4 s tail after the last word that fits would run into the next.
+    words = tuple(Word(k * 1.0, k * 1.0 + 0.7, f"w{k}", 0.9) for k in range(90))
+    long = Sentence(0.0, 89.7, " ".join(w.word for w in words), words)
+    after = Sentence(95.0, 99.0, "Next.", ())
+    start, end = fit_span(0.0, 89.7, [long, after], min_len_s=15, max_len_s=30,
+                          duration_s=120.0)
+    following = next(w for w in words if w.end > end)
+    assert end <= following.start, (end, following)
+    assert end - start <= 30

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from orchestrator.contracts.limits import MEDIA_OPEN_OPTIONS
+
 
 @dataclass(frozen=True)
 class Frames:
@@ -44,17 +46,26 @@ def sample_frames(path: Path, *, every_s: float = 1.0, height: int = 224) -> Fra
     times: list[float] = []
     images: list[np.ndarray] = []
     size = (0, 0)
-    with av.open(str(path)) as container:
+    with av.open(str(path), options=dict(MEDIA_OPEN_OPTIONS)) as container:
         if not container.streams.video:
             return Frames(np.zeros(0), (), size)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         stream.codec_context.skip_frame = "NONREF"
-        size = (stream.codec_context.width, stream.codec_context.height)
-        width = max(2, round(size[0] * height / max(1, size[1]) / 2) * 2)
+        coded = (stream.codec_context.width, stream.codec_context.height)
+        turns, width = 0, 0
         for t, frame in _every(container.decode(stream), every_s):
+            if not times:
+                # A phone video's display matrix: FFmpeg renders it turned (autorotate), so
+                # the frames are turned the same way and every crop is computed on what is
+                # shown. PyAV's rotation is counterclockwise degrees, as np.rot90 turns.
+                turns = round(frame.rotation / 90) % 4
+                size = (coded[1], coded[0]) if turns % 2 else coded
+                width = max(2, round(size[0] * height / max(1, size[1]) / 2) * 2)
             times.append(t)
-            images.append(frame.to_ndarray(format="rgb24", width=width, height=height))
+            raw = (height, width) if turns % 2 else (width, height)
+            image = frame.to_ndarray(format="rgb24", width=raw[0], height=raw[1])
+            images.append(np.ascontiguousarray(np.rot90(image, turns)) if turns else image)
     return Frames(np.asarray(times, dtype=np.float64), tuple(images), size)
 
 
