@@ -272,7 +272,7 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
              responses=errors(400, 401, 422), summary="Jobs, newest first.")
     async def list_jobs(
             page_size: Annotated[int, Query(
-                ge=0, le=MAX_PAGE_SIZE, strict=True,
+                ge=0, le=MAX_PAGE_SIZE,
                 description=f"0: the default ({DEFAULT_PAGE_SIZE})")] = DEFAULT_PAGE_SIZE,
             page_token: Annotated[str, Query(max_length=MAX_PAGE_TOKEN_CHARS)] = "",
     ) -> dict[str, Any]:

@@ -77,6 +77,10 @@ class JobsApi:
         not a URL must lie under one of the ``source_roots`` (and outside the jobs folder),
         unless ``uploaded``: the upload route's own file.
         """
+        if 0 < len(request.request_id) <= MAX_REQUEST_ID_CHARS:
+            earlier = await asyncio.to_thread(self._store.by_request, request.request_id)
+            if earlier is not None:  # a retried request: its job, whatever else it says
+                return job_message(earlier), False
         if not request.source.strip():
             raise InputError("source is empty")
         if len(request.source) > MAX_SOURCE_CHARS:

@@ -148,7 +148,7 @@ class JobStore:
                ) -> tuple[Job, bool]:
         """Queue a job; returns (job, created). A known ``request_id`` returns its job."""
         if request_id:
-            existing = self._by_request(request_id)
+            existing = self.by_request(request_id)
             if existing:
                 return existing, False
         now = _now()
@@ -160,13 +160,13 @@ class JobStore:
             with self._session.begin() as session:
                 session.add(row)
         except IntegrityError:  # the same request id, submitted concurrently
-            existing = self._by_request(request_id) if request_id else None
+            existing = self.by_request(request_id) if request_id else None
             if existing is None:
                 raise
             return existing, False
         return _job(row), True
 
-    def _by_request(self, request_id: str) -> Job | None:
+    def by_request(self, request_id: str) -> Job | None:
         with self._session() as session:
             row = session.scalar(select(JobRow).where(JobRow.request_id == request_id))
             return _job(row) if row else None
