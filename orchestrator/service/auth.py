@@ -14,6 +14,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import grpc
 
@@ -109,12 +110,12 @@ class Sessions:
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
 
 
-def same_origin(origin: str | None, referer: str | None, scheme: str, host: str) -> bool:
-    """A state-changing browser request came from this service's own page: its ``Origin``
-    (or, lacking one, its ``Referer``) is this scheme and host. Neither: refused."""
-    own = f"{scheme}://{host}".lower()
-    if origin:
-        return origin.lower() == own
-    if referer:
-        return referer.lower().startswith(own + "/") or referer.lower() == own
-    return False
+def same_origin(origin: str | None, referer: str | None, host: str) -> bool:
+    """A state-changing browser request came from this service's own page: the host of its
+    ``Origin`` (or, lacking one, its ``Referer``) is the ``Host`` it was sent to. Neither:
+    refused. The scheme is not compared: behind a TLS-terminating proxy the service sees http
+    while the page's origin is https."""
+    source = origin or referer
+    if not source or not host:
+        return False
+    return (urlsplit(source).netloc or "").lower() == host.lower()

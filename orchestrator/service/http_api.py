@@ -161,8 +161,7 @@ class Gate:
         cookie = Request(scope).cookies.get(COOKIE, "")
         if given is None and cookie and self.sessions and self.sessions.valid(cookie):
             if method in SAFE_METHODS or same_origin(
-                    headers.get("origin"), headers.get("referer"), scope["scheme"],
-                    headers.get("host", "")):
+                    headers.get("origin"), headers.get("referer"), headers.get("host", "")):
                 return None
             return JSONResponse({"detail": "cross-site request refused (its Origin is not "
                                  "this service)"}, status_code=403)
