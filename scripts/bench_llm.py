@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestrator.contracts.models import WHISPER_SAMPLE_RATE
 from orchestrator.paths import REPO_ROOT, model_repository
 from orchestrator.pipeline.text import TextSignalInput, TextSignalStage
 from orchestrator.pipeline.types import Sentence
@@ -85,8 +84,7 @@ async def text_stage_time(url: str, version: str, talk: list[Sentence]) -> dict[
         stage = await TextSignalStage.start(TextSignalInput(
             clips=5, min_len_s=15, max_len_s=60, llm_version=version,
             model_repository=model_repository()), models)
-        audio = np.zeros(int(talk[-1].end_s * WHISPER_SAMPLE_RATE) + 1, np.float32)
-        signal = await stage.finish(talk, audio)
+        signal = await stage.finish(talk, talk[-1].end_s)
         seconds = time.perf_counter() - start
     tokens = next((n for n in signal.notes if "prompt tokens" in n), "")
     return {"seconds": round(seconds, 1), "candidates": len(signal.candidates),

@@ -24,14 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-import numpy as np
-
 from orchestrator.contracts.limits import LANGUAGE_PATTERN, MAX_CLIP_S, MAX_CLIPS, MIN_CLIP_S
 from orchestrator.contracts.models import CLIP_IMAGE, CLIP_TEXT, LLM, WHISPER
 from orchestrator.contracts.transcript import Transcript
 from orchestrator.errors import InputError
 from orchestrator.pipeline import asr, vision
-from orchestrator.pipeline.audio import decode_audio, speech_chunks
+from orchestrator.pipeline.audio import AudioTrack, speech_chunks
 from orchestrator.pipeline.ingest import Source
 from orchestrator.pipeline.manifest import (
     Manifest,
@@ -159,11 +157,19 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
     reporter.stage("ingest", f"{source.title} ({source.duration_s:.0f} s)"
                    + ("" if source.has_video else ", audio only: clips get a still background"))
 
-    async def decode() -> tuple[np.ndarray, tuple]:
-        audio = await asyncio.to_thread(decode_audio, source.path)
-        return audio, tuple(await asyncio.to_thread(speech_chunks, audio))
+    # The audio is spooled beside the output (the jobs folder in the service), not kept in
+    # memory; the spool file is unlinked from the start and closed when the run ends.
+    scratch = options.out.resolve().parent
+    scratch.mkdir(parents=True, exist_ok=True)
+    audio = await clock.timed("ingest", asyncio.to_thread(AudioTrack.decode, source.path,
+                                                          scratch=scratch))
+    with audio:
+        return await _run(options, models, reporter, source, resume, clock, notes, audio)
 
-    audio, chunks = await clock.timed("ingest", decode())
+
+async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, source: Source,
+               resume: Resume, clock: _Clock, notes: list[str], audio: AudioTrack) -> RunResult:
+    chunks = tuple(await clock.timed("ingest", asyncio.to_thread(speech_chunks, audio)))
     if not chunks:
         raise InputError(f"{source.uri}: no speech found in the audio")
 
@@ -181,7 +187,8 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
             model_repository=options.model_repository),
             models, on_progress=lambda d, t: reporter.progress("moments", d, t))
     vision_task = asyncio.create_task(clock.timed("vision", vision.analyse_video(
-        models, vision.VisionInput(source.path, source.has_video, similarity, vision_version),
+        models, vision.VisionInput(source.path, source.has_video, similarity, vision_version,
+                           duration_s=source.duration_s),
         on_progress=lambda d, t: reporter.progress("vision", d, t))))
     try:
         if resume.transcript is not None:
@@ -206,7 +213,7 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
                            + (f"waiting for the {LLM.name}'s last moments" if moments.active
                               else "scoring the transcript"))
             start = time.perf_counter()
-            text = await moments.finish(spoken, audio)
+            text = await moments.finish(spoken, audio.duration_s)
             clock.timings["moments_after_asr"] = round(time.perf_counter() - start, 3)
             clock.timings["moments"] = text.llm_s
             reporter.checkpoint("moments", text.to_dict())

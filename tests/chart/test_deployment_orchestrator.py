@@ -57,3 +57,26 @@ def test_jobs_are_shared_and_models_read_only(by_values: dict[str, list[Manifest
     models = next(v for v in spec["volumes"] if v["name"] == "models")
     assert models["persistentVolumeClaim"] == {"claimName": "snapclip-triton-models",
                                                "readOnly": True}
+
+
+# scripts/bench_memory.py, measured on 2026-12-02 (the figures are in values.yaml's comment):
+# the idle service, one job's peak on a 240-minute input, FFmpeg rendering one clip.
+SERVICE_IDLE_MB, JOB_PEAK_MB, RENDER_PEAK_MB = 125, 274, 300
+
+
+def _mebibytes(quantity: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "M": 1e6 / 2**20, "G": 1e9 / 2**20}
+    for unit, factor in sorted(units.items(), key=lambda u: -len(u[0])):
+        if quantity.endswith(unit):
+            return float(quantity[: -len(unit)]) * factor
+    return float(quantity) / 2**20
+
+
+def test_memory_fits_the_jobs_a_replica_runs(by_values: dict[str, list[Manifest]]):
+    container = orchestrator(by_values["default"])
+    (concurrency,) = [int(a.split("=")[1]) for a in container["args"]
+                      if a.startswith("--concurrency=")]
+    need = SERVICE_IDLE_MB + concurrency * (JOB_PEAK_MB + RENDER_PEAK_MB)
+    limits, requests = container["resources"]["limits"], container["resources"]["requests"]
+    assert _mebibytes(requests["memory"]) >= need
+    assert 2 * need <= _mebibytes(limits["memory"]) <= 4 * need  # headroom, not guesswork

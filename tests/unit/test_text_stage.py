@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import numpy as np
-
 from orchestrator.pipeline.manifest import ModelRef
 from orchestrator.pipeline.text import TextSignalInput, TextSignalStage
 from orchestrator.pipeline.text.rating import Description, Rating
@@ -28,7 +26,7 @@ def test_a_refused_llm_request_is_logged_and_noted(caplog):
     stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=20),
                             RefusingJudge(), ModelRef("llm", "1"), [])  # type: ignore[arg-type]
     with caplog.at_level(logging.WARNING):
-        signal = asyncio.run(stage.finish(sentences, np.zeros(16_000 * 60, np.float32)))
+        signal = asyncio.run(stage.finish(sentences, 60.0))
     assert signal.signal == "transcript" and signal.candidates
     assert any("llm failed" in note and "JSON string" in note for note in signal.notes)
     assert any("transcript-only fallback" in note for note in signal.notes)
@@ -54,7 +52,7 @@ def test_one_failed_passage_keeps_the_others_ratings():
                  for i in range(12)]
     stage = TextSignalStage(TextSignalInput(clips=3, min_len_s=8, max_len_s=12),
                             FlakyJudge(), ModelRef("llm", "1"), [])  # type: ignore[arg-type]
-    signal = asyncio.run(stage.finish(sentences, np.zeros(16_000 * 60, np.float32)))
+    signal = asyncio.run(stage.finish(sentences, 60.0))
     assert signal.signal == "llm"
     origins = {c.origin for c in signal.candidates}
     assert origins == {"llm", "transcript"}  # the failed passage alone fell back

@@ -21,8 +21,8 @@ def test_chunk_transcript_json_round_trip():
 
 
 def test_merge_shifts_into_video_time_and_orders():
-    chunks = (AudioChunk(100.0, np.zeros(16000, np.float32)),
-              AudioChunk(10.0, np.zeros(16000, np.float32)))
+    chunks = (AudioChunk.of(100.0, np.zeros(16000, np.float32)),
+              AudioChunk.of(10.0, np.zeros(16000, np.float32)))
     results = [chunk_result("en", "late", 0.5), chunk_result("en", "early", 1.0)]
     merged = merge(chunks, results, duration_s=200.0)
     assert [s.text for s in merged.segments] == ["early", "late"]
@@ -32,7 +32,7 @@ def test_merge_shifts_into_video_time_and_orders():
 
 
 def test_merge_language_prefers_request_then_majority_of_spoken_chunks():
-    chunks = tuple(AudioChunk(float(i), np.zeros(10, np.float32)) for i in range(3))
+    chunks = tuple(AudioChunk.of(float(i), np.zeros(10, np.float32)) for i in range(3))
     results = [chunk_result("de", "a", 0), chunk_result("de", "b", 0),
                ChunkTranscript("en", ())]
     assert merge(chunks, results, 3.0).language == "de"
@@ -45,14 +45,14 @@ def test_transcript_dict_round_trip():
 
 
 def test_chunk_inputs_follow_the_contract():
-    inputs = chunk_inputs(AudioChunk(0.0, np.ones(5, np.float64)), "en")
+    inputs = chunk_inputs(AudioChunk.of(0.0, np.ones(5, np.float64)), "en")
     assert inputs["AUDIO"].shape == (1, 5) and inputs["AUDIO"].dtype == np.float32
     assert inputs["LANGUAGE"].shape == (1, 1) and inputs["LANGUAGE"][0, 0] == b"en"
-    assert "LANGUAGE" not in chunk_inputs(AudioChunk(0.0, np.ones(5, np.float32)), None)
+    assert "LANGUAGE" not in chunk_inputs(AudioChunk.of(0.0, np.ones(5, np.float32)), None)
 
 
 def test_prefix_grows_only_over_contiguous_chunks():
-    chunks = tuple(AudioChunk(i * 30.0, np.zeros(10, np.float32)) for i in range(3))
+    chunks = tuple(AudioChunk.of(i * 30.0, np.zeros(10, np.float32)) for i in range(3))
     prefix = TranscriptPrefix(AsrInput(chunks=chunks, duration_s=90.0))
     assert prefix.add(1, chunk_result("en", "second", 1.0)) is None  # chunk 0 still missing
     first = prefix.add(0, chunk_result("en", "first", 1.0))

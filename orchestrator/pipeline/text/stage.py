@@ -21,9 +21,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from orchestrator.contracts.models import LLM, WHISPER_SAMPLE_RATE
+from orchestrator.contracts.models import LLM
 from orchestrator.contracts.transcript import ChunkTranscript
 from orchestrator.pipeline import asr
 from orchestrator.pipeline.manifest import ModelRef
@@ -164,10 +162,12 @@ class TextSignalStage:
             self._on_progress(self._done, len(self._ratings))
         return rating
 
-    async def finish(self, spoken: Sequence[Sentence], audio: np.ndarray) -> TextSignal:
-        """The candidates, once the whole transcript (``spoken``) is known."""
+    async def finish(self, spoken: Sequence[Sentence], duration_s: float) -> TextSignal:
+        """The candidates, once the whole transcript (``spoken``) is known.
+
+        ``duration_s`` is the audio's length (the passages' time axis).
+        """
         notes = list(self._notes)
-        duration_s = len(audio) / WHISPER_SAMPLE_RATE
         found = self._passages(spoken, duration_s)
         if self._judge is not None and found:
             results = await asyncio.gather(*(self._judge_later(p) for p in found))

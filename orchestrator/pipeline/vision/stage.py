@@ -1,6 +1,7 @@
 """Vision stage: what the picture says about each moment.
 
-Frames are sampled about once a second (``frames``) while ASR runs. From them come, per frame,
+Frames are sampled about once a second (``frames``) while ASR runs, and streamed: a batch at a
+time is in memory. From them come, per frame,
 the visual change (motion and cuts, from the pixels) and the subject's position (for the crop,
 ``reframe``); and, when the CLIP weights are real, an embedding from ``clip_image``. Each
 candidate moment's title and hook go to ``clip_text``, and the candidate's similarity is the
@@ -11,7 +12,8 @@ CPU profile) the similarity would be noise, so it is not computed at all.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import itertools
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import numpy as np
 from orchestrator.contracts.clip import CLIP_METADATA, ClipMetadata
 from orchestrator.contracts.models import CLIP_IMAGE, CLIP_TEXT
 from orchestrator.pipeline.reframe import subject_x
-from orchestrator.pipeline.vision.frames import sample_frames, visual_change
+from orchestrator.pipeline.vision.frames import ChangeMeter, Frame, iter_frames
 from orchestrator.serving.client import TritonModels
 
 
@@ -30,7 +32,9 @@ class VisionInput:
     has_video: bool
     similarity: bool  # embed frames with clip_image (only worth it with real weights)
     model_version: str = ""
-    concurrency: int = 8
+    duration_s: float = 0.0  # for progress: frames are sampled once a second
+    concurrency: int = 8  # clip_image requests in flight
+    batch: int = 32  # frames decoded ahead and in memory at once
 
 
 @dataclass(frozen=True)
@@ -58,39 +62,66 @@ def clip_weights_are_real(repository: Path | None, version: str) -> bool | None:
 
 async def analyse_video(models: TritonModels, request: VisionInput, *,
                         on_progress: Callable[[int, int], None] | None = None) -> FrameSignals:
-    """Sample frames and compute their change, subject position and (optionally) embeddings."""
+    """Sample frames and compute their change, subject position and (optionally) embeddings.
+
+    Frames stream through in batches: the next batch is decoded while this one is measured
+    (and embedded), and no frame outlives its batch, so memory stays flat however long the
+    video is (issue 16).
+    """
     if not request.has_video:
         return FrameSignals.empty()
-    frames = await asyncio.to_thread(sample_frames, request.path)
+    frames = iter_frames(request.path)
+    meter = ChangeMeter()
+    times: list[float] = []
+    subjects: list[float | None] = []
+    embeddings: list[np.ndarray] = []
+    size = (0, 0)
+    expected = max(1, int(request.duration_s / 1.0) + 1)  # frames sampled once a second
 
-    def local_signals() -> tuple[np.ndarray, tuple[float | None, ...]]:
-        return visual_change(frames), tuple(subject_x(img) for img in frames.images)
+    def measure(batch: list[Frame]) -> list[float | None]:
+        for frame in batch:
+            meter.add(frame.image)
+        return [subject_x(frame.image) for frame in batch]
 
-    local = asyncio.create_task(asyncio.to_thread(local_signals))
-    embeddings = None
-    if request.similarity and len(frames):
-        embeddings = await _embed_images(models, frames.images, request, on_progress)
-    change, subjects = await local
-    return FrameSignals(frames.times_s, change, subjects, embeddings, frames.source_size)
+    upcoming = asyncio.create_task(asyncio.to_thread(_take, frames, request.batch))
+    try:
+        while batch := await upcoming:
+            upcoming = asyncio.create_task(asyncio.to_thread(_take, frames, request.batch))
+            local = asyncio.create_task(asyncio.to_thread(measure, batch))
+            if request.similarity:
+                embeddings += await _embed_images(models, [f.image for f in batch], request)
+            subjects += await local
+            times += [f.time_s for f in batch]
+            size = batch[0].source_size
+            if on_progress:
+                on_progress(len(times), max(expected, len(times)))
+    finally:
+        # The decoder runs in a worker thread: close the generator (and its file) once that
+        # thread is done with it, never while it is inside.
+        if upcoming.done():
+            frames.close()
+        else:
+            upcoming.add_done_callback(lambda _: frames.close())
+    return FrameSignals(np.asarray(times, dtype=np.float64), meter.values(), tuple(subjects),
+                        np.stack(embeddings) if request.similarity and embeddings else None,
+                        size)
+
+
+def _take(frames: Iterator[Frame], n: int) -> list[Frame]:
+    return list(itertools.islice(frames, n))
 
 
 async def _embed_images(models: TritonModels, images: Sequence[np.ndarray],
-                        request: VisionInput,
-                        on_progress: Callable[[int, int], None] | None) -> np.ndarray:
+                        request: VisionInput) -> list[np.ndarray]:
     limit = asyncio.Semaphore(request.concurrency)
-    done = 0
 
     async def one(image: np.ndarray) -> np.ndarray:
-        nonlocal done
         async with limit:
             out = await models.infer(CLIP_IMAGE, {"IMAGE": image[np.newaxis]},
                                      version=request.model_version)
-        done += 1
-        if on_progress:
-            on_progress(done, len(images))
         return out["EMBEDDING"][0]
 
-    return np.stack(await asyncio.gather(*(one(img) for img in images)))
+    return list(await asyncio.gather(*(one(img) for img in images)))
 
 
 async def embed_texts(models: TritonModels, texts: Sequence[str], *, version: str = ""
