@@ -18,6 +18,9 @@ SCHEMA = "snapclip.manifest/v1"
 TRANSCRIPT_FILE = "transcript.json"
 TIMELINE_FILE = "timeline.png"
 EDL_FILE = "clips.edl"
+# The editor timelines (written by render/editors.py through OpenTimelineIO), by kind.
+EDITOR_TIMELINES = {"otio": "clips.otio", "edl": EDL_FILE, "fcpxml": "clips.fcpxml",
+                    "xml": "clips.xml"}
 
 
 @cache
@@ -114,6 +117,7 @@ class Manifest:
     transcript: str = TRANSCRIPT_FILE
     timeline: str = TIMELINE_FILE
     edl: str = EDL_FILE
+    editor_timelines: dict[str, str] = field(default_factory=lambda: dict(EDITOR_TIMELINES))
     timings_s: dict[str, float] = field(default_factory=dict)
     schema: str = SCHEMA
 
@@ -140,4 +144,5 @@ class Manifest:
             score_curve=ScoreCurve(tuple(curve["times_s"]), tuple(curve["scores"]))
             if (curve := data.get("score_curve")) else None,
             transcript=data["transcript"], timeline=data["timeline"], edl=data["edl"],
+            editor_timelines=dict(data.get("editor_timelines", {"edl": data["edl"]})),
             timings_s=dict(data["timings_s"]))

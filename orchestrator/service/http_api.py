@@ -306,7 +306,7 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
              responses=errors(401, 403, 404),
              response_class=FileResponse,
              summary="A file of a succeeded job: clips, captions, manifest.json, timeline.png, "
-                     "clips.edl, transcript.json.")
+                     "editor timelines (clips.otio, .edl, .fcpxml, .xml), transcript.json.")
     async def job_files(job_id: str, path: str) -> FileResponse:
         job = await api.job(job_id)
         return FileResponse(job_file(job.out_dir, path))

@@ -40,8 +40,8 @@ def test_run_small_video_end_to_end(talk_video: Path, grpc_url: str, tmp_path: P
     assert summary["out"] == str(out) and summary["manifest"] == str(out / "manifest.json")
     assert len(summary["clips"]) == 1 and Path(summary["clips"][0]["file"]).is_file()
     assert sorted(p.name for p in out.iterdir()) == [
-        "clip_01.mp4", "clip_01.srt", "clips.edl", "manifest.json", "timeline.png",
-        "transcript.json"]
+        "clip_01.mp4", "clip_01.srt", "clips.edl", "clips.fcpxml", "clips.otio", "clips.xml",
+        "manifest.json", "timeline.png", "transcript.json"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["schema"] == "snapclip.manifest/v1"
     assert manifest["models"]["asr"] == {"name": "whisper", "version": "2"}  # newest served

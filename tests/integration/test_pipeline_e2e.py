@@ -13,6 +13,7 @@ import pycmx
 import pytest
 
 from orchestrator.paths import REPO_ROOT
+from orchestrator.pipeline.render.editors import read_timeline
 from orchestrator.synth.video import make_sample_video
 from tests.support import ffprobe, snapclip
 
@@ -87,7 +88,19 @@ def test_captions_exist_and_fall_inside_their_clip(result: Path):
 def test_timeline_edl_and_transcript(result: Path):
     assert (result / "timeline.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     edl = pycmx.parse_cmx3600(io.StringIO((result / "clips.edl").read_text()))
-    assert len(list(edl.events)) == len(manifest(result)["clips"])
+    clips = manifest(result)["clips"]
+    assert len(list(edl.events)) == len(clips)
+    files = manifest(result)["editor_timelines"]
+    rate = read_timeline(result / files["otio"], 0).find_clips()[0].source_range.duration.rate
+    for kind, name in files.items():  # the cuts, to the frame, as each editor reads them
+        timeline = read_timeline(result / name, rate)
+        video = next(t for t in timeline.tracks if t.kind == "Video")
+        cuts = [c.source_range for c in video if c.schema_name() == "Clip"]
+        assert len(cuts) == len(clips), kind
+        for cut, clip in zip(cuts, clips, strict=True):
+            frame = (2.0 / int(cut.start_time.rate) if kind == "fcpxml"  # see test_editors
+                     else 0.5 / cut.start_time.rate)
+            assert abs(cut.start_time.to_seconds() - clip["start_s"]) <= frame + 1e-6, kind
     transcript = json.loads((result / "transcript.json").read_text())
     assert "microphone" in " ".join(s["text"] for s in transcript["segments"]).lower()
     assert not list(result.parent.glob(".result.partial-*"))

@@ -1,5 +1,6 @@
 """Render stage: the clips (``encode``: FFmpeg), their captions (``captions``), the score
-timeline (``timeline``) and the editor's cut list (``edl``), driven by ``stage``."""
+timeline (``timeline``) and the editor timelines (``editors``: OpenTimelineIO), driven by
+``stage``."""
 
 from orchestrator.pipeline.render.stage import RenderInput, render_clips, write_extras
 

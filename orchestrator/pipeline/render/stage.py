@@ -1,4 +1,5 @@
-"""Render stage: every chosen clip cut, reframed and captioned, plus the run's timeline and EDL.
+"""Render stage: every chosen clip cut, reframed and captioned; the score timeline; the editor
+timelines.
 
 Clips are rendered one after another (each FFmpeg run already uses every core); each clip's
 SRT is written beside it and its ASS captions, when burned in, are removed once FFmpeg has
@@ -19,7 +20,7 @@ from orchestrator.pipeline.ingest import Source
 from orchestrator.pipeline.manifest import Clip
 from orchestrator.pipeline.reframe import ASPECTS, smooth_path
 from orchestrator.pipeline.render import captions
-from orchestrator.pipeline.render.edl import EdlClip, to_edl
+from orchestrator.pipeline.render.editors import TimelineClip, build_timeline, write_timelines
 from orchestrator.pipeline.render.encode import RenderJob, crop_keyframes, render_clip
 from orchestrator.pipeline.render.timeline import draw_timeline
 from orchestrator.pipeline.select import SelectResult
@@ -73,14 +74,16 @@ async def render_clips(request: RenderInput, folder: Path, *,
     return clips
 
 
-def write_extras(request: RenderInput, folder: Path, clips: list[Clip]) -> None:
-    """``timeline.png`` (the fused score, the clips shaded) and ``clips.edl`` into ``folder``."""
+def write_extras(request: RenderInput, folder: Path, clips: list[Clip]) -> dict[str, str]:
+    """``timeline.png`` (the fused score, the clips shaded) and the editor timelines (``editors``)
+    into ``folder``; returns the timelines' files by kind."""
     source, result, signals = request.source, request.selection, request.signals
     draw_timeline(folder / "timeline.png", times_s=result.curve_times_s, fused=result.curve,
                   change_times_s=signals.times_s, change=signals.change,
                   clips=[(c.start_s, c.end_s, c.title) for c in clips],
                   duration_s=source.duration_s, title=source.title)
-    edl = to_edl(source.title, source.path.name if source.uri == str(source.path) else
-                 source.uri, [EdlClip(c.start_s, c.end_s, f"#{c.rank} {c.title}") for c in clips],
-                 source.fps)
-    (folder / "clips.edl").write_text(edl, encoding="utf-8")
+    media = source.path if source.uri == str(source.path) else source.uri
+    timeline = build_timeline(source.title, media, source.duration_s, source.fps,
+                              [TimelineClip(c.start_s, c.end_s, c.title, c.reason)
+                               for c in clips])
+    return write_timelines(timeline, folder)

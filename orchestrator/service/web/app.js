@@ -243,7 +243,7 @@ function showResults(id, manifest) {
   }));
   const all = $("downloads");
   all.replaceChildren("Downloads: ");
-  for (const name of ["manifest.json", "clips.edl", "transcript.json", "timeline.png"]) {
+  for (const name of ["manifest.json", "clips.otio", "clips.edl", "clips.fcpxml", "clips.xml", "transcript.json", "timeline.png"]) {
     all.append(link(fileUrl(id, name), name), " ");
   }
 }
