@@ -229,6 +229,16 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
                                 secure=request.url.scheme == "https")
         return response
 
+    @app.delete("/v1/session", tags=["auth"], status_code=204, responses=errors(401, 403),
+                summary="Sign out: the browser drops the session cookie.")
+    async def logout(request: Request) -> Response:
+        # Sessions are signed, not stored (every replica checks them without shared state), so
+        # this ends the session in this browser; a copy of the cookie lives until its expiry.
+        response = Response(status_code=204)
+        response.delete_cookie(COOKIE, httponly=True, samesite="strict",
+                               secure=request.url.scheme == "https")
+        return response
+
     @app.get("/v1/session", tags=["auth"], status_code=204, responses=errors(401),
              summary="204 when the request is authorized (the web page asks before it shows "
                      "the token form).")

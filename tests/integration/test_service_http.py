@@ -212,6 +212,15 @@ def test_browser_sessions_hold_no_token_expire_and_refuse_cross_site_posts(
                        TOKEN):
             browser.cookies.set("snapclip_session", forged)
             assert browser.get("/v1/jobs").status_code == 401, forged
+        # Signing out: refused cross-site, and the cookie is gone after it.
+        browser.cookies.clear()
+        assert browser.post("/v1/session", json={"token": TOKEN}).status_code == 204
+        assert browser.delete("/v1/session").status_code == 403  # no Origin: maybe forged
+        signed_out = browser.delete("/v1/session", headers=own)
+        assert signed_out.status_code == 204 and "max-age=0" in signed_out.headers[
+            "set-cookie"].lower()
+        assert "snapclip_session" not in browser.cookies
+        assert browser.get("/v1/jobs").status_code == 401
     # X-Forwarded-Proto from a client that is not a trusted proxy does not make it Secure.
     with httpx.Client(base_url=service.http, timeout=30) as browser:
         login = browser.post("/v1/session", json={"token": TOKEN},
