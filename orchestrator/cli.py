@@ -108,7 +108,8 @@ def _summarize(result: RunResult, json_out: bool) -> None:
         print(json.dumps({
             "out": str(result.out), "manifest": str(path),
             "clips": [{"rank": c.rank, "file": str(result.out / c.file), "start_s": c.start_s,
-                       "end_s": c.end_s, "score": c.score, "title": c.title}
+                       "end_s": c.end_s, "score": c.score, "title": c.title,
+                       "renditions": {a: str(result.out / f) for a, f in c.renditions.items()}}
                       for c in manifest.clips],
             "text_signal": manifest.selection.text_signal,
             "language": result.transcript.language, "timings_s": manifest.timings_s}))
@@ -149,7 +150,9 @@ def run(
     clips: Annotated[int, typer.Option(help="How many clips.")] = 5,
     min_len: Annotated[float, typer.Option(help="Shortest clip, seconds.")] = 15.0,
     max_len: Annotated[float, typer.Option(help="Longest clip, seconds.")] = 60.0,
-    aspect: Annotated[str, typer.Option(help="9:16, 1:1 or 16:9.")] = "9:16",
+    aspect: Annotated[str, typer.Option(
+        help="9:16, 1:1 or 16:9; several separated by commas (9:16,1:1,16:9) render every "
+             "clip in each from one selection.")] = "9:16",
     captions: Annotated[bool, typer.Option(
         "--captions/--no-captions", help="Burn captions into the clips (SRT files always).")
                         ] = True,

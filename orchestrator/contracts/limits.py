@@ -7,6 +7,9 @@ from __future__ import annotations
 # The aspects a clip can be rendered in, and the frame size of each.
 ASPECTS: dict[str, tuple[int, int]] = {"9:16": (1080, 1920), "1:1": (1080, 1080),
                                        "16:9": (1920, 1080)}
+_ONE_ASPECT = "(" + "|".join(ASPECTS) + ")"
+# One aspect, or several at once ("9:16,1:1,16:9": every clip rendered in each).
+ASPECTS_PATTERN = f"^{_ONE_ASPECT}(,{_ONE_ASPECT}){{0,{len(ASPECTS) - 1}}}$"
 MAX_CLIPS = 20  # clips per run
 MIN_CLIP_S, MAX_CLIP_S = 1.0, 600.0  # bounds of --min-len and --max-len
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"  # an ISO 639 code, as Whisper names its languages
@@ -28,7 +31,7 @@ FIELD_BOUNDS: dict[tuple[str, str], dict[str, object]] = {
     ("RunOptions", "min_len_s"): {"ge": MIN_CLIP_S, "le": MAX_CLIP_S},
     ("RunOptions", "max_len_s"): {"ge": MIN_CLIP_S, "le": MAX_CLIP_S},
     ("RunOptions", "language"): {"pattern": LANGUAGE_PATTERN},
-    ("RunOptions", "aspect"): {"pattern": "^(" + "|".join(ASPECTS) + ")$"},
+    ("RunOptions", "aspect"): {"pattern": ASPECTS_PATTERN},
     ("SubmitRequest", "source"): {"min_length": 1, "max_length": MAX_SOURCE_CHARS},
     ("SubmitRequest", "request_id"): {"max_length": MAX_REQUEST_ID_CHARS},
 }

@@ -69,9 +69,14 @@ class Selection:
     weights: Weights
     min_len_s: float
     max_len_s: float
-    aspect: str
+    aspect: str  # the clips' main files (``Clip.file``)
     captions_burned: bool
     notes: tuple[str, ...] = ()
+    aspects: tuple[str, ...] = ()  # every aspect rendered, ``aspect`` first
+
+    def __post_init__(self) -> None:
+        if not self.aspects:  # one aspect (and manifests from before several could be asked)
+            object.__setattr__(self, "aspects", (self.aspect,))
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,7 @@ class Clip:
     reason: str
     file: str
     captions: str
+    renditions: dict[str, str] = field(default_factory=dict)  # aspect -> file, ``file`` first
 
     @property
     def duration_s(self) -> float:
@@ -138,7 +144,8 @@ class Manifest:
             source=SourceInfo(**{**source, "heatmap": tuple(heatmap) if heatmap else None}),
             models={k: ModelRef(**v) for k, v in data["models"].items()},
             selection=Selection(**{**selection, "weights": Weights(**selection["weights"]),
-                                   "notes": tuple(selection["notes"])}),
+                                   "notes": tuple(selection["notes"]),
+                                   "aspects": tuple(selection.get("aspects", ()))}),
             clips=tuple(Clip(**{**c, "scores": ClipScores(**c["scores"])})
                         for c in data["clips"]),
             score_curve=ScoreCurve(tuple(curve["times_s"]), tuple(curve["scores"]))

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from orchestrator.contracts.limits import LANGUAGE_PATTERN, MAX_CLIP_S, MAX_CLIPS, MIN_CLIP_S
+from orchestrator.contracts.limits import (
+    ASPECTS_PATTERN,
+    LANGUAGE_PATTERN,
+    MAX_CLIP_S,
+    MAX_CLIPS,
+    MIN_CLIP_S,
+)
 from orchestrator.contracts.models import CLIP_IMAGE, CLIP_TEXT, LLM, WHISPER
 from orchestrator.contracts.transcript import Transcript
 from orchestrator.errors import InputError
@@ -116,10 +122,18 @@ class RunOptions:
         if self.language is not None and not re.fullmatch(LANGUAGE_PATTERN, self.language):
             raise InputError(f"--language must be a language code such as 'en', not "
                              f"{self.language[:20]!r}")
-        if self.aspect not in ASPECTS:
-            raise InputError(f"--aspect must be one of {', '.join(ASPECTS)}")
+        if (not re.fullmatch(ASPECTS_PATTERN, self.aspect)
+                or len(set(self.aspects)) != len(self.aspects)):
+            raise InputError(f"--aspect must be one of {', '.join(ASPECTS)}, or several of "
+                             "them separated by commas (each once), e.g. 9:16,1:1")
         if self.clip_similarity not in {"auto", "on", "off"}:
             raise InputError("--clip-similarity must be auto, on or off")
+
+
+    @property
+    def aspects(self) -> tuple[str, ...]:
+        """The aspects every clip is rendered in, the first one the clip's main file."""
+        return tuple(self.aspect.split(","))
 
 
 @dataclass(frozen=True)
@@ -254,11 +268,12 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
         model_refs["vision"] = ModelRef(CLIP_IMAGE.name, vision_version)
     selection = Selection(text_signal=text.signal, vision_similarity=similarities is not None,
                           weights=options.weights, min_len_s=options.min_len_s,
-                          max_len_s=options.max_len_s, aspect=options.aspect,
-                          captions_burned=options.captions, notes=tuple(notes))
+                          max_len_s=options.max_len_s, aspect=options.aspects[0],
+                          aspects=options.aspects, captions_burned=options.captions,
+                          notes=tuple(notes))
     with staged_directory(options.out) as staging:
         rendering = RenderInput(source=source, transcript=transcript, selection=result,
-                                signals=signals, aspect=options.aspect,
+                                signals=signals, aspects=options.aspects,
                                 captions=options.captions)
         clips = await clock.timed("render", render_clips(
             rendering, staging, on_clip=lambda line: reporter.stage("render", line),

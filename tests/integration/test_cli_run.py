@@ -34,15 +34,26 @@ def talk_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_run_small_video_end_to_end(talk_video: Path, grpc_url: str, tmp_path: Path):
     out = tmp_path / "result"
     proc = snapclip("run", str(talk_video), "--out", str(out), "--triton", grpc_url, "--json",
-                    "--clips", "1", "--min-len", "5", "--max-len", "15")
+                    "--clips", "1", "--min-len", "5", "--max-len", "15",
+                    "--aspect", "9:16,16:9")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["out"] == str(out) and summary["manifest"] == str(out / "manifest.json")
     assert len(summary["clips"]) == 1 and Path(summary["clips"][0]["file"]).is_file()
     assert sorted(p.name for p in out.iterdir()) == [
-        "clip_01.mp4", "clip_01.srt", "clips.edl", "clips.fcpxml", "clips.otio", "clips.xml",
-        "manifest.json", "timeline.png", "transcript.json"]
+        "clip_01.mp4", "clip_01.srt", "clip_01_16x9.mp4", "clips.edl", "clips.fcpxml",
+        "clips.otio", "clips.xml", "manifest.json", "timeline.png", "transcript.json"]
     manifest = json.loads((out / "manifest.json").read_text())
+    # One selection, every clip in each aspect asked for: the same span, its own frame size.
+    (clip,) = manifest["clips"]
+    assert clip["renditions"] == {"9:16": "clip_01.mp4", "16:9": "clip_01_16x9.mp4"}
+    assert manifest["selection"]["aspects"] == ["9:16", "16:9"]
+    for file, size in (("clip_01.mp4", (1080, 1920)), ("clip_01_16x9.mp4", (1920, 1080))):
+        video = ffprobe(out / file)
+        stream = next(s for s in video["streams"] if s["codec_type"] == "video")
+        assert (stream["width"], stream["height"]) == size, file
+        assert float(video["format"]["duration"]) == pytest.approx(
+            clip["end_s"] - clip["start_s"], abs=0.15)
     assert manifest["schema"] == "snapclip.manifest/v1"
     assert manifest["models"]["asr"] == {"name": "whisper", "version": "2"}  # newest served
     assert manifest["source"]["duration_s"] > 15 and manifest["source"]["has_video"]

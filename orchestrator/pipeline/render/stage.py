@@ -1,7 +1,8 @@
 """Render stage: every chosen clip cut, reframed and captioned; the score timeline; the editor
 timelines.
 
-Clips are rendered one after another (each FFmpeg run already uses every core); each clip's
+Clips are rendered one after another (each FFmpeg run already uses every core), each in every
+aspect asked for; each clip's
 SRT is written beside it and its ASS captions, when burned in, are removed once FFmpeg has
 used them. The crop follows the subject path the vision stage tracked, smoothed once for the
 whole video (``reframe.smooth_path``) and cut into keyframes per clip.
@@ -33,44 +34,59 @@ class RenderInput:
     transcript: Transcript
     selection: SelectResult
     signals: FrameSignals
-    aspect: str
+    aspects: tuple[str, ...]  # every clip in each; the first is the clip's main file
     captions: bool  # burn them in (the SRT files are written either way)
+
+
+def rendition_name(stem: str, aspect: str, first: bool) -> str:
+    """``clip_01.mp4`` for the first aspect, ``clip_01_1x1.mp4`` and so on for the others."""
+    return f"{stem}.mp4" if first else f"{stem}_{aspect.replace(':', 'x')}.mp4"
 
 
 async def render_clips(request: RenderInput, folder: Path, *,
                        on_clip: Callable[[str], None] = lambda line: None,
                        on_progress: Callable[[int, int], None] = lambda done, total: None,
                        ) -> list[Clip]:
-    """Render every chosen clip with its captions into ``folder``; return manifest entries."""
+    """Render every chosen clip in every aspect with its captions into ``folder``; return
+    manifest entries.
+
+    The subject path is smoothed once for the whole video and cut into keyframes once per
+    clip; each aspect only places its own window on it (``crop_geometry``), so a further aspect
+    costs one more FFmpeg encode and nothing else.
+    """
     source, signals, chosen = request.source, request.signals, request.selection.chosen
-    out_w, out_h = ASPECTS[request.aspect]
     centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
     words = request.transcript.words
     clips = []
+    total = len(chosen) * len(request.aspects)
     for rank, item in enumerate(chosen, 1):
         c = item.candidate
         stem = f"clip_{rank:02d}"
         lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
                                        c.end_s - c.start_s)
         (folder / f"{stem}.srt").write_text(captions.to_srt(lines), encoding="utf-8")
-        ass = None
-        if request.captions:
-            ass = folder / f".{stem}.ass"
-            ass.write_text(captions.to_ass(lines, out_w, out_h), encoding="utf-8")
-        on_clip(f"{stem}.mp4  {c.start_s:.1f}-{c.end_s:.1f} s  {c.title}")
-        await render_clip(RenderJob(
-            source=source.path, out=folder / f"{stem}.mp4", start_s=c.start_s, end_s=c.end_s,
-            aspect=request.aspect, has_video=source.has_video,
-            source_size=(source.width, source.height), fps=source.fps,
-            crop_keyframes=crop_keyframes(signals.times_s.tolist(), centres.tolist(),
-                                          c.start_s, c.end_s),
-            ass=ass))
-        if ass:
-            ass.unlink()
-        on_progress(rank, len(chosen))
+        keyframes = crop_keyframes(signals.times_s.tolist(), centres.tolist(), c.start_s, c.end_s)
+        renditions = {}
+        for n, aspect in enumerate(request.aspects):
+            out = folder / rendition_name(stem, aspect, n == 0)
+            ass = None
+            if request.captions:
+                out_w, out_h = ASPECTS[aspect]
+                ass = folder / f".{out.stem}.ass"
+                ass.write_text(captions.to_ass(lines, out_w, out_h), encoding="utf-8")
+            on_clip(f"{out.name}  {c.start_s:.1f}-{c.end_s:.1f} s  {aspect}  {c.title}")
+            await render_clip(RenderJob(
+                source=source.path, out=out, start_s=c.start_s, end_s=c.end_s, aspect=aspect,
+                has_video=source.has_video, source_size=(source.width, source.height),
+                fps=source.fps, crop_keyframes=keyframes, ass=ass))
+            if ass:
+                ass.unlink()
+            renditions[aspect] = out.name
+            on_progress((rank - 1) * len(request.aspects) + n + 1, total)
         clips.append(Clip(rank=rank, start_s=c.start_s, end_s=c.end_s, score=item.score,
                           scores=item.scores, origin=c.origin, title=c.title, hook=c.hook,
-                          reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt"))
+                          reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt",
+                          renditions=renditions))
     return clips
 
 

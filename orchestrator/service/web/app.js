@@ -56,7 +56,10 @@ for (const radio of document.querySelectorAll("input[name=kind]")) {
 function options() {
   return {
     clips: Number($("clips").value), min_len_s: Number($("min-len").value),
-    max_len_s: Number($("max-len").value), aspect: $("aspect").value,
+    max_len_s: Number($("max-len").value),
+    // Every checked format, in the form's order; the first is each clip's main file.
+    aspect: [...document.querySelectorAll("input[name=aspect]:checked")]
+      .map((box) => box.value).join(",") || "9:16",
     captions: $("captions").checked,
   };
 }
@@ -236,8 +239,12 @@ function showResults(id, manifest) {
       scores.append(dt, dd);
     }
     const downloads = document.createElement("p");
-    downloads.append(link(fileUrl(id, clip.file), "clip (mp4)"), " · ",
-                     link(fileUrl(id, clip.captions), "captions (srt)"));
+    const renditions = Object.entries(clip.renditions && Object.keys(clip.renditions).length
+      ? clip.renditions : {[manifest.selection.aspect]: clip.file});
+    for (const [aspect, file] of renditions) {
+      downloads.append(link(fileUrl(id, file), `clip ${aspect} (mp4)`), " · ");
+    }
+    downloads.append(link(fileUrl(id, clip.captions), "captions (srt)"));
     card.append(video, title, hook, reason, scores, downloads);
     return card;
   }));

@@ -1,0 +1,29 @@
+"""The run's options as the CLI and both APIs hand them to the pipeline."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from orchestrator.contracts.limits import ASPECTS_PATTERN, FIELD_BOUNDS
+from orchestrator.errors import InputError
+from orchestrator.pipeline.run import RunOptions
+
+
+@pytest.mark.parametrize("aspect, aspects", [
+    ("9:16", ("9:16",)), ("1:1,9:16", ("1:1", "9:16")), ("9:16,1:1,16:9", ("9:16", "1:1", "16:9"))])
+def test_one_aspect_or_several(tmp_path, aspect, aspects):
+    assert RunOptions(out=tmp_path, aspect=aspect).aspects == aspects
+
+
+@pytest.mark.parametrize("aspect", ["4:3", "9:16,9:16", "9:16,", "", "9:16;1:1",
+                                    "9:16,1:1,16:9,9:16"])
+def test_other_aspects_are_refused_with_the_choices(tmp_path, aspect):
+    with pytest.raises(InputError, match="9:16, 1:1, 16:9"):
+        RunOptions(out=tmp_path, aspect=aspect)
+
+
+def test_the_apis_check_aspects_with_the_same_pattern():
+    assert FIELD_BOUNDS[("RunOptions", "aspect")] == {"pattern": ASPECTS_PATTERN}
+    assert re.fullmatch(ASPECTS_PATTERN, "16:9,9:16") and not re.fullmatch(ASPECTS_PATTERN, "1:2")
