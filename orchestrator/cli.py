@@ -158,6 +158,10 @@ def run(
                         ] = True,
     language: Annotated[str | None, typer.Option(
         help="Spoken language (ISO 639-1). Default: detected.")] = None,
+    prompt: Annotated[str | None, typer.Option(
+        help="What the clips should be about, e.g. \"the part about pricing\": the llm is told, "
+             "the score follows how well each passage matches, and the manifest records it. "
+             "Default: any topic.")] = None,
     triton: Annotated[str | None, typer.Option(
         help="Triton gRPC HOST:PORT. Default: start a local CPU server for this run.")] = None,
     json_out: Annotated[bool, typer.Option(
@@ -199,6 +203,7 @@ def run(
     options = RunOptions(
         out=out or Path("out") / name, clips=clips, min_len_s=min_len, max_len_s=max_len,
         aspect=aspect, captions=captions, language=language.lower() if language else None,
+        prompt=prompt,
         weights=_parse_weights(weights), clip_similarity=clip_similarity,
         asr_version=asr_version, llm_version=llm_version, vision_version=vision_version,
         llm_tokenizer=llm_tokenizer, llm_context_tokens=llm_context,

@@ -73,6 +73,7 @@ class Selection:
     captions_burned: bool
     notes: tuple[str, ...] = ()
     aspects: tuple[str, ...] = ()  # every aspect rendered, ``aspect`` first
+    prompt: str | None = None  # the creator's topic (--prompt), None when none was given
 
     def __post_init__(self) -> None:
         if not self.aspects:  # one aspect (and manifests from before several could be asked)
@@ -101,6 +102,7 @@ class Clip:
     file: str
     captions: str
     renditions: dict[str, str] = field(default_factory=dict)  # aspect -> file, ``file`` first
+    prompt_match: float | None = None  # 0..1 against Selection.prompt; None without one
 
     @property
     def duration_s(self) -> float:

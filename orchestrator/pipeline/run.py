@@ -24,11 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+import numpy as np
+
 from orchestrator.contracts.limits import (
     ASPECTS_PATTERN,
     LANGUAGE_PATTERN,
     MAX_CLIP_S,
     MAX_CLIPS,
+    MAX_PROMPT_CHARS,
     MIN_CLIP_S,
 )
 from orchestrator.contracts.models import CLIP_IMAGE, CLIP_TEXT, LLM, WHISPER
@@ -112,8 +115,14 @@ class RunOptions:
     llm_tokenizer: str | None = None
     llm_context_tokens: int | None = None
     model_repository: Path | None = None  # a local repository, read for model metadata
+    prompt: str | None = None  # the topic the clips should be about (None or blank: any)
 
     def __post_init__(self) -> None:
+        if self.prompt is not None:
+            prompt = " ".join(self.prompt.split()) or None
+            if prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
+                raise InputError(f"--prompt is at most {MAX_PROMPT_CHARS} characters")
+            object.__setattr__(self, "prompt", prompt)
         if not 1 <= self.clips <= MAX_CLIPS:
             raise InputError(f"--clips must be between 1 and {MAX_CLIPS}")
         if not MIN_CLIP_S <= self.min_len_s <= self.max_len_s <= MAX_CLIP_S:
@@ -198,7 +207,7 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
             clips=options.clips, min_len_s=options.min_len_s, max_len_s=options.max_len_s,
             llm_version=options.llm_version, llm_tokenizer=options.llm_tokenizer,
             llm_context_tokens=options.llm_context_tokens,
-            model_repository=options.model_repository),
+            model_repository=options.model_repository, prompt=options.prompt),
             models, on_progress=lambda d, t: reporter.progress("moments", d, t))
     vision_task = asyncio.create_task(clock.timed("vision", vision.analyse_video(
         models, vision.VisionInput(source.path, source.has_video, similarity, vision_version,
@@ -245,8 +254,13 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                             max_len_s=options.max_len_s, duration_s=source.duration_s)
     similarities = None
     if similarity and fitted and signals.embeddings is not None:
-        texts = [f"{c.title}. {c.hook}" for c in fitted]
-        embedded = await vision.embed_texts(models, texts, version=vision_version)
+        if options.prompt:  # the frames are compared with what the creator asked for
+            embedded = np.repeat(await vision.embed_texts(models, [options.prompt],
+                                                          version=vision_version),
+                                 len(fitted), axis=0)
+        else:
+            texts = [f"{c.title}. {c.hook}" for c in fitted]
+            embedded = await vision.embed_texts(models, texts, version=vision_version)
         spans = [(c.start_s, c.end_s) for c in fitted]
         similarities = tuple(vision.span_similarity(signals, embedded, spans))
     result = select(SelectInput(tuple(fitted), source.duration_s, signals.times_s,
@@ -270,7 +284,7 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                           weights=options.weights, min_len_s=options.min_len_s,
                           max_len_s=options.max_len_s, aspect=options.aspects[0],
                           aspects=options.aspects, captions_burned=options.captions,
-                          notes=tuple(notes))
+                          notes=tuple(notes), prompt=options.prompt)
     with staged_directory(options.out) as staging:
         rendering = RenderInput(source=source, transcript=transcript, selection=result,
                                 signals=signals, aspects=options.aspects,

@@ -20,6 +20,12 @@ gets no weight; with cuts and motion it gets its full weight. Defaults (``manife
 the CLI's ``--weights``, written into the manifest): text 0.8, vision 0.2, similarity 0.5,
 visual change 0.5.
 
+Topic. When the creator names one (``--prompt``), each candidate carries how well it matches
+(``prompt_match``, 0..1, from the text stage) and its score is scaled by
+``TOPIC_FLOOR + (1 - TOPIC_FLOOR) * prompt_match``: a passage off the topic keeps a quarter of
+its score; and a candidate whose match is under ``ON_TOPIC_SHARE`` of the best one is off the
+topic, chosen only when nothing on it is left (as decoys are only when nothing else is).
+
 Choice. Candidates are taken greedily by ``score - SPREAD_PENALTY * nearness`` to the clips
 already chosen (maximal marginal relevance: ``nearness`` is 1 for a touching clip, falling to
 0 at ``spread_s`` away), so the clips spread over the talk instead of three neighbours;
@@ -42,6 +48,8 @@ LEAD_IN_S = 0.15  # start a little before the first word ...
 TAIL_S = 0.4  # ... and end a little after the last, inside the silence around them
 ACTIVE_SPREAD = 0.15  # p90 - p10 of per-frame visual change at which vision counts in full
 SPREAD_PENALTY = 0.25  # how much a clip next to a chosen one loses
+TOPIC_FLOOR = 0.25  # the share of its score a candidate off the creator's topic keeps
+ON_TOPIC_SHARE = 0.6  # on the topic: a match of at least this share of the best match
 
 
 @dataclass(frozen=True)
@@ -180,17 +188,35 @@ def decoy(item: Scored) -> bool:
     return item.candidate.kind in DECOYS
 
 
+def tiers(scored: Sequence[Scored]) -> dict[int, int]:
+    """The order candidates are taken in, by index: 0 on the creator's topic (or no topic
+    given), 1 off it, 2 decoys. On the topic: a match of at least ``ON_TOPIC_SHARE`` of the
+    best match among the non-decoys."""
+    matches = [s.candidate.prompt_match for s in scored if not decoy(s)]
+    best = max((m for m in matches if m is not None), default=None)
+    out = {}
+    for n, item in enumerate(scored):
+        match = item.candidate.prompt_match
+        off = best is not None and match is not None and match < ON_TOPIC_SHARE * best
+        out[n] = 2 if decoy(item) else 1 if off else 0
+    return out
+
+
 def choose(scored: Sequence[Scored], k: int, *, spread_s: float) -> list[Scored]:
     """At most ``k`` non-overlapping candidates, best first by score less the nearness to the
-    ones already chosen; decoys only once nothing else fits. Ranked by score, decoys last."""
+    ones already chosen; off-topic ones only once nothing on the topic fits, decoys only once
+    nothing else does. Ranked in that order, then by score."""
     kept: list[Scored] = []
+    tier = tiers(scored)
+    tier_of = {id(s): tier[n] for n, s in enumerate(scored)}
 
     def value(item: Scored) -> float:
         near = max((nearness(item.candidate, other.candidate, spread_s) for other in kept),
                    default=0.0)
         return item.score - SPREAD_PENALTY * near
 
-    for left in ([s for s in scored if not decoy(s)], [s for s in scored if decoy(s)]):
+    for level in (0, 1, 2):
+        left = [s for n, s in enumerate(scored) if tier[n] == level]
         while left and len(kept) < k:
             left = [s for s in left
                     if not any(overlaps(s.candidate, other.candidate) for other in kept)]
@@ -199,7 +225,7 @@ def choose(scored: Sequence[Scored], k: int, *, spread_s: float) -> list[Scored]
             best = max(left, key=lambda s: (value(s), -s.candidate.start_s))
             kept.append(best)
             left.remove(best)
-    return sorted(kept, key=lambda s: (decoy(s), -s.score, s.candidate.start_s))
+    return sorted(kept, key=lambda s: (tier_of[id(s)], -s.score, s.candidate.start_s))
 
 
 def nearness(a: Candidate, b: Candidate, spread_s: float) -> float:
@@ -227,6 +253,8 @@ def score_candidates(request: SelectInput) -> list[Scored]:
             vision, vision_weight = change[n], active * w.vision
         total = w.text + vision_weight
         fused = (w.text * text[n] + vision_weight * vision) / total if total > 0 else 0.0
+        if c.prompt_match is not None:
+            fused *= TOPIC_FLOOR + (1.0 - TOPIC_FLOOR) * c.prompt_match
         out.append(Scored(c, ClipScores(
             text=round(float(text[n]), 4), vision=round(float(vision), 4),
             similarity=round(float(similarity[n]), 4) if similarity is not None else None,

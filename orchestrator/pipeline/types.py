@@ -37,6 +37,7 @@ class Candidate:
     text_score: float  # 0-100: the llm's rating of the passage, or the fallback's score
     origin: str  # "llm" or "transcript"
     kind: str = "filler"  # one of KINDS
+    prompt_match: float | None = None  # 0..1 against the creator's topic; None: no topic given
 
     @property
     def duration_s(self) -> float:

@@ -168,10 +168,16 @@ def test_passages_are_judged_by_the_served_model(grpc_url: str):
         async with TritonModels(grpc_url) as models:
             judge = PassageJudge(models, tokenizer, "3", 2048)
             passage = "The cheap microphone close to your mouth beats the expensive one."
-            return await judge.rate(passage), await judge.describe(passage)
+            return (await judge.rate(passage), await judge.describe(passage),
+                    await judge.rate(passage, "where to put the microphone"))
 
-    rating, description = run(go())
+    rating, description, steered = run(go())
     assert rating.label in KINDS and 0.0 <= rating.rating <= 9.0
     assert rating.tokens_out >= 2  # a kind word (choice) and one rating digit
+    assert rating.relevance is None  # no topic, no third question
     assert description.title and description.reason  # schema-valid JSON, whatever it says
+    # With a topic the model is asked how closely the passage matches it: one more digit.
+    assert steered.relevance is not None and 0.0 <= steered.relevance <= 9.0
+    assert steered.tokens_out == rating.tokens_out + 1
+    assert steered.tokens_in > rating.tokens_in
 

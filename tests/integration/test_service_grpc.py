@@ -82,7 +82,8 @@ def test_errors_map_to_status_codes(stub, talk: Path):
             stub.List(request)
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, request
     for options in (pb.RunOptions(clips=100000), pb.RunOptions(max_len_s=1e9),
-                    pb.RunOptions(language="english please")):
+                    pb.RunOptions(language="english please"), pb.RunOptions(prompt="x" * 301),
+                    pb.RunOptions(aspect="9:16,9:16")):
         with pytest.raises(grpc.RpcError) as refused:
             stub.Submit(pb.SubmitRequest(source=str(talk), options=options))
         assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT, options

@@ -15,7 +15,7 @@ from orchestrator.serving.client import ModelRequestError
 class RefusingJudge:
     """A passage judge whose model refused the request, as the pinned vLLM backend does."""
 
-    async def rate(self, passage: str) -> object:
+    async def rate(self, passage: str, prompt: str | None = None) -> object:
         raise ModelRequestError("llm: sampling_parameters: structured_outputs must be a JSON "
                                 "string")
 
@@ -36,7 +36,7 @@ def test_a_refused_llm_request_is_logged_and_noted(caplog):
 class FlakyJudge:
     """Rates every passage but the one about sentence 5, whose request the server refused."""
 
-    async def rate(self, passage: str) -> Rating:
+    async def rate(self, passage: str, prompt: str | None = None) -> Rating:
         if "number 5 " in passage:
             raise ModelRequestError("llm: the request timed out")
         return Rating("highlight", 5.0 + passage.count("number 1"), 100, 2)

@@ -86,7 +86,7 @@ async def render_clips(request: RenderInput, folder: Path, *,
         clips.append(Clip(rank=rank, start_s=c.start_s, end_s=c.end_s, score=item.score,
                           scores=item.scores, origin=c.origin, title=c.title, hook=c.hook,
                           reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt",
-                          renditions=renditions))
+                          renditions=renditions, prompt_match=c.prompt_match))
     return clips
 
 

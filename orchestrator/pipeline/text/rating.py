@@ -39,6 +39,10 @@ KIND_QUESTION = ("Which kind is this passage? Answer with one of: highlight, spo
                  "intro, outro, call to action, filler.")
 RATING_QUESTION = ("How likely are viewers to replay or share this passage as a standalone "
                    "clip? Answer with one digit from 0 (never) to 9 (certainly).")
+# Asked only when the creator named a topic (--prompt); read like the rating.
+RELEVANCE_QUESTION = ("The creator wants clips about: \"{prompt}\". How closely does this "
+                      "passage match that? Answer with one digit from 0 (not at all) to 9 "
+                      "(exactly).")
 ANSWERS = {"highlight": "highlight", "sponsor read": "sponsor", "intro": "intro",
            "outro": "outro", "call to action": "call_to_action", "filler": "filler"}
 assert set(ANSWERS.values()) == set(KINDS)
@@ -51,6 +55,7 @@ class Rating:
     rating: float  # expected digit, 0-9
     tokens_in: int
     tokens_out: int
+    relevance: float | None = None  # expected digit 0-9 for the creator's topic, if one was given
 
 
 @dataclass(frozen=True)
@@ -96,20 +101,32 @@ class PassageJudge:
         return self._tokenizer.apply_chat_template(
             [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True)
 
-    async def rate(self, passage: str) -> Rating:
+    async def rate(self, passage: str, prompt: str | None = None) -> Rating:
+        """The passage's kind and rating; with ``prompt`` (the creator's topic) also how
+        closely it matches it."""
         choose = {"temperature": 0.0, "max_tokens": 8, "seed": 0,
                   "structured_outputs": structured_outputs(choice=list(ANSWERS))}
-        one_token = {"temperature": 0.0, "max_tokens": 1, "logprobs": TOP_LOGPROBS, "seed": 0}
         kind = await self._models.complete(self.prompt(passage, KIND_QUESTION, 8), choose,
                                            version=self._version)
-        score = await self._models.complete(self.prompt(passage, RATING_QUESTION, 1),
-                                            one_token, version=self._version)
+        rating, score = await self._digit(passage, RATING_QUESTION)
+        relevance, tokens_in, tokens_out = None, kind.input_tokens, kind.output_tokens
+        tokens_in, tokens_out = tokens_in + score.input_tokens, tokens_out + score.output_tokens
+        if prompt:
+            relevance, asked = await self._digit(passage, RELEVANCE_QUESTION.format(
+                prompt=" ".join(prompt.split())))
+            tokens_in, tokens_out = tokens_in + asked.input_tokens, tokens_out + asked.output_tokens
         label = ANSWERS.get(kind.text.strip(), "filler")
-        digits = _distribution(score.logprobs, {str(d): d for d in range(10)})
-        rating = (sum(d * p for d, p in digits.items()) if digits
-                  else _first_digit(score.text))
-        return Rating(label, round(float(rating), 3), kind.input_tokens + score.input_tokens,
-                      kind.output_tokens + score.output_tokens)
+        return Rating(label, rating, tokens_in, tokens_out, relevance)
+
+    async def _digit(self, passage: str, question: str) -> tuple[float, Any]:
+        """The expected 0-9 answer to ``question``, from one token's log-probabilities."""
+        one_token = {"temperature": 0.0, "max_tokens": 1, "logprobs": TOP_LOGPROBS, "seed": 0}
+        answer = await self._models.complete(self.prompt(passage, question, 1), one_token,
+                                             version=self._version)
+        digits = _distribution(answer.logprobs, {str(d): d for d in range(10)})
+        value = (sum(d * p for d, p in digits.items()) if digits
+                 else _first_digit(answer.text))
+        return round(float(value), 3), answer
 
     async def describe(self, passage: str) -> Description:
         sampling = {"temperature": 0.0, "seed": 0, "max_tokens": 120,

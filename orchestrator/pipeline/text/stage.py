@@ -31,6 +31,7 @@ from orchestrator.pipeline.text.llm import load_tokenizer, served_llm_settings
 from orchestrator.pipeline.text.passages import Passage, passages
 from orchestrator.pipeline.text.rating import PassageJudge, Rating
 from orchestrator.pipeline.text.sentences import sentences
+from orchestrator.pipeline.text.topic import lexical_match
 from orchestrator.pipeline.types import DECOYS, Candidate, Sentence
 from orchestrator.serving.client import ModelRequestError, TritonModels
 
@@ -49,6 +50,7 @@ class TextSignalInput:
     llm_tokenizer: str | None = None
     llm_context_tokens: int | None = None
     model_repository: Path | None = None
+    prompt: str | None = None  # the creator's topic (--prompt): steers the rating
 
 
 @dataclass(frozen=True)
@@ -152,7 +154,8 @@ class TextSignalStage:
         assert self._judge is not None
         async with self._limit:
             try:
-                rating: Rating | ModelRequestError = await self._judge.rate(passage.text)
+                rating: Rating | ModelRequestError = await self._judge.rate(
+                    passage.text, self._request.prompt)
             except ModelRequestError as exc:  # this passage only; the others keep theirs
                 log.warning("%s could not rate the passage at %.1f s: %s", LLM.name,
                             passage.start_s, exc)
@@ -185,8 +188,8 @@ class TextSignalStage:
         notes.append("text signal: transcript-only fallback (substance of each passage; "
                      "sponsor reads, intros, outros and calls to action by their wording)")
         model = self._model if self._judge is not None else None
-        return TextSignal(tuple(transcript_candidates(found, duration_s)), "transcript",
-                          tuple(notes), model, llm_s)
+        return TextSignal(tuple(self._matched(transcript_candidates(found, duration_s), found)),
+                          "transcript", tuple(notes), model, llm_s)
 
     async def _judged(self, found: Sequence[Passage],
                       results: Sequence[Rating | ModelRequestError], duration_s: float,
@@ -201,7 +204,13 @@ class TextSignalStage:
             passage = found[n]
             cue = cue_label(passage.text, passage.start_s, passage.end_s, duration_s)
             kinds[n] = cue or rating.label  # the wording overrules the model on decoys
-        order = sorted(rated, key=lambda n: -rated[n].rating)
+        # With a topic, the shortlist the model describes is ranked by rating and match alike.
+        def worth(n: int) -> float:
+            if not self._request.prompt:
+                return rated[n].rating
+            return rated[n].rating * (0.25 + 0.75 * self._match(found[n], rated[n]))
+
+        order = sorted(rated, key=lambda n: -worth(n))
         shortlist = [n for n in order if kinds[n] not in DECOYS][
             :self._request.clips + DESCRIBED_EXTRA]
         answers = await asyncio.gather(
@@ -231,7 +240,8 @@ class TextSignalStage:
                 title=(description.title if description and description.title
                        else title(first)),
                 hook=first[:200], reason=reason, text_score=round(rating.rating / 9 * 100, 2),
-                origin="llm", kind=kind))
+                origin="llm", kind=kind,
+                prompt_match=self._match(passage, rating) if self._request.prompt else None))
         decoys = sorted({k for k in kinds.values() if k in DECOYS})
         tokens = (sum(r.tokens_in for r in rated.values()),
                   sum(r.tokens_out for r in rated.values()))
@@ -243,7 +253,27 @@ class TextSignalStage:
                      f"({tokens[0]} prompt tokens, {tokens[1]} generated)"
                      + (f"; kept out of the top: {', '.join(d.replace('_', ' ') for d in decoys)}"
                         if decoys else ""))
-        return out
+        return self._matched(out, found)
+
+    def _match(self, passage: Passage, rating: Rating | None = None) -> float:
+        """0..1: how well ``passage`` matches the creator's topic - the llm's answer averaged
+        with the share of the topic's words the passage says, never below that share (a
+        passage that says every word of the topic is on it, whatever a small model answers),
+        or the words alone when the llm gave no answer."""
+        assert self._request.prompt
+        words = lexical_match(self._request.prompt, passage.text)
+        if rating is None or rating.relevance is None:
+            return words
+        return round(max(words, 0.5 * rating.relevance / 9 + 0.5 * words), 4)
+
+    def _matched(self, candidates: list[Candidate], found: Sequence[Passage]
+                 ) -> list[Candidate]:
+        """Every candidate with its topic match (unchanged when there is no topic or it has
+        one from the llm already)."""
+        if not self._request.prompt:
+            return candidates
+        return [c if c.prompt_match is not None else replace(c, prompt_match=self._match(p))
+                for c, p in zip(candidates, found, strict=True)]
 
     def cancel(self) -> None:
         for task in self._ratings.values():

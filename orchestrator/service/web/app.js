@@ -61,6 +61,7 @@ function options() {
     aspect: [...document.querySelectorAll("input[name=aspect]:checked")]
       .map((box) => box.value).join(",") || "9:16",
     captions: $("captions").checked,
+    ...($("prompt").value.trim() ? {prompt: $("prompt").value.trim()} : {}),
   };
 }
 
@@ -212,6 +213,7 @@ function showResults(id, manifest) {
   $("results").hidden = false;
   $("timeline").src = fileUrl(id, "timeline.png");
   $("notes").textContent = [`Text signal: ${manifest.selection.text_signal}`,
+    ...(manifest.selection.prompt ? [`Topic: “${manifest.selection.prompt}”`] : []),
     ...manifest.selection.notes].map((note) => note.replace(/\.?$/, ".")).join(" ");
   $("clips-list").replaceChildren(...manifest.clips.map((clip) => {
     const card = document.createElement("article");
@@ -228,7 +230,7 @@ function showResults(id, manifest) {
     const reason = document.createElement("p");
     reason.textContent = clip.reason;
     const scores = document.createElement("dl");
-    const rows = { score: clip.score, ...clip.scores,
+    const rows = { score: clip.score, ...clip.scores, "matches the topic": clip.prompt_match,
                    time: `${clip.start_s.toFixed(1)}–${clip.end_s.toFixed(1)} s`, origin: clip.origin };
     for (const [key, value] of Object.entries(rows)) {
       if (value === null || value === undefined) continue;
