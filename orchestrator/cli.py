@@ -158,6 +158,11 @@ def run(
                         ] = True,
     language: Annotated[str | None, typer.Option(
         help="Spoken language (ISO 639-1). Default: detected.")] = None,
+    caption_style: Annotated[str, typer.Option(
+        help="highlight (the spoken word lit up), one-word, boxed or lower-third, with options "
+             "after commas: font=, size= (share of the short side), colour=#RRGGBB, "
+             "highlight=#RRGGBB, outline=, box=true|false, position=bottom|middle|lower_third, "
+             "uppercase=, bold=.")] = "highlight",
     prompt: Annotated[str | None, typer.Option(
         help="What the clips should be about, e.g. \"the part about pricing\": the llm is told, "
              "the score follows how well each passage matches, and the manifest records it. "
@@ -203,7 +208,7 @@ def run(
     options = RunOptions(
         out=out or Path("out") / name, clips=clips, min_len_s=min_len, max_len_s=max_len,
         aspect=aspect, captions=captions, language=language.lower() if language else None,
-        prompt=prompt,
+        prompt=prompt, caption_style=caption_style,
         weights=_parse_weights(weights), clip_similarity=clip_similarity,
         asr_version=asr_version, llm_version=llm_version, vision_version=vision_version,
         llm_tokenizer=llm_tokenizer, llm_context_tokens=llm_context,
@@ -567,6 +572,18 @@ def smoke(
     failed = [c.name for c in results if not c.ok]
     if failed:
         raise SnapclipError(f"smoke check failed: {', '.join(failed)}")
+
+
+@app.command("caption-preview")
+def caption_preview(
+    out: Annotated[Path, typer.Argument(help="Folder for one PNG per caption style.")
+                   ] = Path("docs/captions"),
+) -> None:
+    """Draw each caption style on a 9:16 frame (the pictures in the README)."""
+    from orchestrator.pipeline.render.preview import preview_styles
+
+    for picture in preview_styles(out):  # an FFmpeg failure is a SnapclipError: one line
+        err.print(f"  {escape(str(picture))}")
 
 
 @app.command()

@@ -15,6 +15,7 @@ MIN_CLIP_S, MAX_CLIP_S = 1.0, 600.0  # bounds of --min-len and --max-len
 LANGUAGE_PATTERN = r"^[a-z]{2,3}$"  # an ISO 639 code, as Whisper names its languages
 MAX_SOURCE_CHARS = 4096  # a URL or a server path
 MAX_PROMPT_CHARS = 300  # the creator's topic (--prompt)
+MAX_CAPTION_STYLE_CHARS = 200  # --caption-style: a preset and its options
 MAX_REQUEST_ID_CHARS = 128  # the store's column
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 100, 20  # a page size of 0 means the default
 MAX_PAGE_TOKEN_CHARS = 64
@@ -34,6 +35,7 @@ FIELD_BOUNDS: dict[tuple[str, str], dict[str, object]] = {
     ("RunOptions", "language"): {"pattern": LANGUAGE_PATTERN},
     ("RunOptions", "aspect"): {"pattern": ASPECTS_PATTERN},
     ("RunOptions", "prompt"): {"max_length": MAX_PROMPT_CHARS},
+    ("RunOptions", "caption_style"): {"max_length": MAX_CAPTION_STYLE_CHARS},
     ("SubmitRequest", "source"): {"min_length": 1, "max_length": MAX_SOURCE_CHARS},
     ("SubmitRequest", "request_id"): {"max_length": MAX_REQUEST_ID_CHARS},
 }

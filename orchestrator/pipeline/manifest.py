@@ -74,6 +74,7 @@ class Selection:
     notes: tuple[str, ...] = ()
     aspects: tuple[str, ...] = ()  # every aspect rendered, ``aspect`` first
     prompt: str | None = None  # the creator's topic (--prompt), None when none was given
+    caption_style: str = "highlight"  # the burned-in captions' style (--caption-style)
 
     def __post_init__(self) -> None:
         if not self.aspects:  # one aspect (and manifests from before several could be asked)

@@ -51,6 +51,7 @@ from orchestrator.pipeline.manifest import (
 from orchestrator.pipeline.output import staged_directory
 from orchestrator.pipeline.reframe import ASPECTS
 from orchestrator.pipeline.render import RenderInput, render_clips, write_extras
+from orchestrator.pipeline.render.styles import CaptionStyle, parse_style, style_text
 from orchestrator.pipeline.select import SelectInput, fit_candidates, select
 from orchestrator.pipeline.text import TextSignal, TextSignalInput, TextSignalStage, sentences
 from orchestrator.pipeline.types import DECOYS
@@ -116,8 +117,10 @@ class RunOptions:
     llm_context_tokens: int | None = None
     model_repository: Path | None = None  # a local repository, read for model metadata
     prompt: str | None = None  # the topic the clips should be about (None or blank: any)
+    caption_style: str = "highlight"  # a preset, with options: render/styles.py
 
     def __post_init__(self) -> None:
+        parse_style(self.caption_style)  # an InputError names what is wrong
         if self.prompt is not None:
             prompt = " ".join(self.prompt.split()) or None
             if prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
@@ -138,6 +141,10 @@ class RunOptions:
         if self.clip_similarity not in {"auto", "on", "off"}:
             raise InputError("--clip-similarity must be auto, on or off")
 
+
+    @property
+    def style(self) -> CaptionStyle:
+        return parse_style(self.caption_style)
 
     @property
     def aspects(self) -> tuple[str, ...]:
@@ -284,11 +291,12 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                           weights=options.weights, min_len_s=options.min_len_s,
                           max_len_s=options.max_len_s, aspect=options.aspects[0],
                           aspects=options.aspects, captions_burned=options.captions,
-                          notes=tuple(notes), prompt=options.prompt)
+                          notes=tuple(notes), prompt=options.prompt,
+                          caption_style=style_text(options.style))
     with staged_directory(options.out) as staging:
         rendering = RenderInput(source=source, transcript=transcript, selection=result,
                                 signals=signals, aspects=options.aspects,
-                                captions=options.captions)
+                                captions=options.captions, style=options.style)
         clips = await clock.timed("render", render_clips(
             rendering, staging, on_clip=lambda line: reporter.stage("render", line),
             on_progress=lambda done, total: reporter.progress("render", done, total)))

@@ -159,7 +159,8 @@ class _StoreReporter:
                         str(exc).splitlines()[0])
 
 
-OPTION_FIELDS = ("clips", "min_len_s", "max_len_s", "aspect", "captions", "language", "prompt")
+OPTION_FIELDS = ("clips", "min_len_s", "max_len_s", "aspect", "captions", "language", "prompt",
+                 "caption_style")
 
 
 def run_options(options: dict[str, Any], out: Path, model_repository: Path | None = None,

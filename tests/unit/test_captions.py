@@ -46,5 +46,5 @@ def test_ass_highlights_each_spoken_word_and_escapes():
     assert "PlayResX: 1080" in ass and "PlayResY: 1920" in ass
     events = [ln for ln in ass.splitlines() if ln.startswith("Dialogue:")]
     assert len(events) == 2
-    assert "\\{odd\\}" in events[0] and "{\\c&H00FFFF&}\\{odd\\}" in events[0]
-    assert "{\\c&H00FFFF&}word." in events[1]
+    assert "\\{odd\\}" in events[0] and "{\\c&H00D4FF&}\\{odd\\}" in events[0]
+    assert "{\\c&H00D4FF&}word." in events[1]

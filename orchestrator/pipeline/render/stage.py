@@ -23,6 +23,7 @@ from orchestrator.pipeline.reframe import ASPECTS, smooth_path
 from orchestrator.pipeline.render import captions
 from orchestrator.pipeline.render.editors import TimelineClip, build_timeline, write_timelines
 from orchestrator.pipeline.render.encode import RenderJob, crop_keyframes, render_clip
+from orchestrator.pipeline.render.styles import DEFAULT_STYLE, CaptionStyle
 from orchestrator.pipeline.render.timeline import draw_timeline
 from orchestrator.pipeline.select import SelectResult
 from orchestrator.pipeline.vision.stage import FrameSignals
@@ -36,6 +37,7 @@ class RenderInput:
     signals: FrameSignals
     aspects: tuple[str, ...]  # every clip in each; the first is the clip's main file
     captions: bool  # burn them in (the SRT files are written either way)
+    style: CaptionStyle = DEFAULT_STYLE  # how burned-in captions look
 
 
 def rendition_name(stem: str, aspect: str, first: bool) -> str:
@@ -65,6 +67,7 @@ async def render_clips(request: RenderInput, folder: Path, *,
         lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
                                        c.end_s - c.start_s)
         (folder / f"{stem}.srt").write_text(captions.to_srt(lines), encoding="utf-8")
+        emphasis = captions.keywords(c.title, [w for line in lines for w in line.words])
         keyframes = crop_keyframes(signals.times_s.tolist(), centres.tolist(), c.start_s, c.end_s)
         renditions = {}
         for n, aspect in enumerate(request.aspects):
@@ -73,7 +76,8 @@ async def render_clips(request: RenderInput, folder: Path, *,
             if request.captions:
                 out_w, out_h = ASPECTS[aspect]
                 ass = folder / f".{out.stem}.ass"
-                ass.write_text(captions.to_ass(lines, out_w, out_h), encoding="utf-8")
+                ass.write_text(captions.to_ass(lines, out_w, out_h, request.style, emphasis),
+                               encoding="utf-8")
             on_clip(f"{out.name}  {c.start_s:.1f}-{c.end_s:.1f} s  {aspect}  {c.title}")
             await render_clip(RenderJob(
                 source=source.path, out=out, start_s=c.start_s, end_s=c.end_s, aspect=aspect,

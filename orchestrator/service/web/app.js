@@ -60,7 +60,7 @@ function options() {
     // Every checked format, in the form's order; the first is each clip's main file.
     aspect: [...document.querySelectorAll("input[name=aspect]:checked")]
       .map((box) => box.value).join(",") || "9:16",
-    captions: $("captions").checked,
+    captions: $("captions").checked, caption_style: $("caption-style").value,
     ...($("prompt").value.trim() ? {prompt: $("prompt").value.trim()} : {}),
   };
 }
