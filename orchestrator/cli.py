@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -572,6 +574,44 @@ def smoke(
     failed = [c.name for c in results if not c.ok]
     if failed:
         raise SnapclipError(f"smoke check failed: {', '.join(failed)}")
+
+
+@app.command("render")
+def render_command(
+    out: Annotated[Path, typer.Argument(help="A finished run's output folder.")],
+    clip: Annotated[int, typer.Option(help="The clip's rank (clip_02.mp4: 2).")],
+    start: Annotated[float | None, typer.Option(help="New start, seconds into the video.")
+                     ] = None,
+    end: Annotated[float | None, typer.Option(help="New end, seconds into the video.")] = None,
+    captions: Annotated[Path | None, typer.Option(
+        help="Edited captions: an SRT with times relative to the clip's start (e.g. the "
+             "clip's own clip_NN.srt, corrected).")] = None,
+    aspect: Annotated[str | None, typer.Option(
+        help="Aspects to render, e.g. 9:16,1:1. Default: the ones the clip has.")] = None,
+    source: Annotated[Path | None, typer.Option(
+        help="The original video, when the run's source was a URL or has moved.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the clip as JSON.")] = False,
+) -> None:
+    """Render one clip of a finished run again - new span, edited captions, other aspects -
+    without running any model; the manifest gets the clip's new revision."""
+    from orchestrator.pipeline.rerender import ClipEdit, rerender
+
+    text = None
+    if captions is not None:
+        try:
+            text = captions.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"{captions}: cannot read the captions ({exc})") from None
+    started = time.perf_counter()
+    edited = asyncio.run(rerender(out, ClipEdit(clip, start, end, text, aspect), source=source))
+    seconds = time.perf_counter() - started
+    if json_out:
+        print(json.dumps({**dataclasses.asdict(edited), "seconds": round(seconds, 2)}))
+        return
+    err.print(f"[green]done[/] clip {edited.rank} revision {edited.revision}: "
+              f"{edited.start_s:.2f}-{edited.end_s:.2f} s, "
+              f"{', '.join(escape(str(out / f)) for f in edited.renditions.values())} "
+              f"in {seconds:.1f} s")
 
 
 @app.command("caption-preview")

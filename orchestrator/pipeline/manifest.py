@@ -104,6 +104,7 @@ class Clip:
     captions: str
     renditions: dict[str, str] = field(default_factory=dict)  # aspect -> file, ``file`` first
     prompt_match: float | None = None  # 0..1 against Selection.prompt; None without one
+    revision: int = 1  # one higher at each re-render (snapclip render)
 
     @property
     def duration_s(self) -> float:

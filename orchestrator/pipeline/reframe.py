@@ -10,10 +10,12 @@ and handed to FFmpeg's ``crop`` filter as a piecewise-linear function of time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 
@@ -133,3 +135,21 @@ def _drop_collinear(points: list[tuple[float, float]], tol_px: float = 1.0
     if len(points) > 1:
         kept.append(points[-1])
     return kept
+
+
+REFRAME_FILE = "reframe.json"  # the smoothed subject path, kept for re-renders
+
+
+def write_subject_path(path: Path, times_s: Sequence[float], centres: Sequence[float]) -> None:
+    """Keep the smoothed crop centres (0..1 of the width) at the sampled frame times."""
+    path.write_text(json.dumps({"times_s": [round(float(t), 3) for t in times_s],
+                                "centres": [round(float(c), 4) for c in centres]}) + "\n",
+                    encoding="utf-8")
+
+
+def read_subject_path(path: Path) -> tuple[list[float], list[float]]:
+    """What ``write_subject_path`` kept; empty (a centred crop) when it is not there."""
+    if not path.is_file():
+        return [], []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return [float(t) for t in data["times_s"]], [float(c) for c in data["centres"]]

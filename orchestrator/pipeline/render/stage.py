@@ -19,7 +19,12 @@ import numpy as np
 from orchestrator.contracts.transcript import Transcript
 from orchestrator.pipeline.ingest import Source
 from orchestrator.pipeline.manifest import Clip
-from orchestrator.pipeline.reframe import ASPECTS, smooth_path
+from orchestrator.pipeline.reframe import (
+    ASPECTS,
+    REFRAME_FILE,
+    smooth_path,
+    write_subject_path,
+)
 from orchestrator.pipeline.render import captions
 from orchestrator.pipeline.render.editors import TimelineClip, build_timeline, write_timelines
 from orchestrator.pipeline.render.encode import RenderJob, crop_keyframes, render_clip
@@ -58,6 +63,7 @@ async def render_clips(request: RenderInput, folder: Path, *,
     """
     source, signals, chosen = request.source, request.signals, request.selection.chosen
     centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
+    write_subject_path(folder / REFRAME_FILE, signals.times_s.tolist(), centres.tolist())
     words = request.transcript.words
     clips = []
     total = len(chosen) * len(request.aspects)
