@@ -230,6 +230,9 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                 options, models, reporter, source, chunks, asr_version, moments))
             reporter.checkpoint("asr", {"transcript": transcript.to_dict(),
                                         "version": asr_version})
+        # Nothing reads the audio after ASR: its spool's disk space goes back before render
+        # (a small jobs volume holds one or the other).
+        audio.close()
         spoken = sentences(transcript)
         if not spoken:
             raise InputError(f"{source.uri}: no words were recognised in the speech")

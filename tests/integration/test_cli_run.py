@@ -42,7 +42,8 @@ def test_run_small_video_end_to_end(talk_video: Path, grpc_url: str, tmp_path: P
     assert len(summary["clips"]) == 1 and Path(summary["clips"][0]["file"]).is_file()
     assert sorted(p.name for p in out.iterdir()) == [
         "clip_01.mp4", "clip_01.srt", "clip_01_16x9.mp4", "clips.edl", "clips.fcpxml",
-        "clips.otio", "clips.xml", "manifest.json", "timeline.png", "transcript.json"]
+        "clips.otio", "clips.xml", "manifest.json", "reframe.json", "timeline.png",
+        "transcript.json"]
     manifest = json.loads((out / "manifest.json").read_text())
     # One selection, every clip in each aspect asked for: the same span, its own frame size.
     (clip,) = manifest["clips"]

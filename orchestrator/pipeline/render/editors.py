@@ -164,4 +164,7 @@ def _with_frame_count_mode(edl: str, rate: float) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """One line, and a typographic apostrophe for the straight one: the FCP X adapter looks
+    clips up by name in an XPath (``[@name='...']``), which a straight apostrophe in a title
+    ("The Camera's Price") breaks."""
+    return " ".join(text.split()).replace("'", "’")
