@@ -11,6 +11,7 @@ and handed to FFmpeg's ``crop`` filter as a piecewise-linear function of time.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -19,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from orchestrator.contracts.limits import ASPECTS
+from orchestrator.contracts.limits import ASPECTS, ASPECTS_PATTERN
+from orchestrator.errors import InputError
 
 
 @cache
@@ -153,3 +155,12 @@ def read_subject_path(path: Path) -> tuple[list[float], list[float]]:
         return [], []
     data = json.loads(path.read_text(encoding="utf-8"))
     return [float(t) for t in data["times_s"]], [float(c) for c in data["centres"]]
+
+
+def parse_aspects(text: str) -> tuple[str, ...]:
+    """``"9:16,1:1"`` -> ``("9:16", "1:1")``: known aspects, each once (``InputError`` else)."""
+    aspects = tuple(text.split(","))
+    if not re.fullmatch(ASPECTS_PATTERN, text) or len(set(aspects)) != len(aspects):
+        raise InputError(f"--aspect must be one of {', '.join(ASPECTS)}, or several of them "
+                         "separated by commas (each once), e.g. 9:16,1:1")
+    return aspects

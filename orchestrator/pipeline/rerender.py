@@ -28,7 +28,12 @@ from orchestrator.contracts.transcript import Transcript, Word
 from orchestrator.errors import InputError
 from orchestrator.pipeline.ingest import Source, probe
 from orchestrator.pipeline.manifest import Clip, Manifest
-from orchestrator.pipeline.reframe import ASPECTS, REFRAME_FILE, read_subject_path
+from orchestrator.pipeline.reframe import (
+    ASPECTS,
+    REFRAME_FILE,
+    parse_aspects,
+    read_subject_path,
+)
 from orchestrator.pipeline.render import captions
 from orchestrator.pipeline.render.editors import (
     TimelineClip,
@@ -203,11 +208,7 @@ def _source(manifest: Manifest, override: Path | None) -> Source:
 def _aspects(asked: str | None, clip: Clip, manifest: Manifest) -> tuple[str, ...]:
     if asked is None:
         return tuple(clip.renditions) or (manifest.selection.aspect,)
-    aspects = tuple(a.strip() for a in asked.split(","))
-    if not aspects or any(a not in ASPECTS for a in aspects) or len(set(aspects)) < len(aspects):
-        raise InputError(f"--aspect must be one of {', '.join(ASPECTS)}, or several of them "
-                         "separated by commas (each once)")
-    return aspects
+    return parse_aspects(asked.replace(" ", ""))
 
 
 def _write_json_atomically(path: Path, data: object) -> None:

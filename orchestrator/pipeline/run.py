@@ -27,7 +27,6 @@ from typing import Any, Protocol, TypeVar
 import numpy as np
 
 from orchestrator.contracts.limits import (
-    ASPECTS_PATTERN,
     LANGUAGE_PATTERN,
     MAX_CLIP_S,
     MAX_CLIPS,
@@ -49,7 +48,7 @@ from orchestrator.pipeline.manifest import (
     Weights,
 )
 from orchestrator.pipeline.output import staged_directory
-from orchestrator.pipeline.reframe import ASPECTS
+from orchestrator.pipeline.reframe import parse_aspects
 from orchestrator.pipeline.render import RenderInput, render_clips, write_extras
 from orchestrator.pipeline.render.styles import CaptionStyle, parse_style, style_text
 from orchestrator.pipeline.select import SelectInput, fit_candidates, select
@@ -134,10 +133,7 @@ class RunOptions:
         if self.language is not None and not re.fullmatch(LANGUAGE_PATTERN, self.language):
             raise InputError(f"--language must be a language code such as 'en', not "
                              f"{self.language[:20]!r}")
-        if (not re.fullmatch(ASPECTS_PATTERN, self.aspect)
-                or len(set(self.aspects)) != len(self.aspects)):
-            raise InputError(f"--aspect must be one of {', '.join(ASPECTS)}, or several of "
-                             "them separated by commas (each once), e.g. 9:16,1:1")
+        parse_aspects(self.aspect)
         if self.clip_similarity not in {"auto", "on", "off"}:
             raise InputError("--clip-similarity must be auto, on or off")
 
@@ -149,7 +145,7 @@ class RunOptions:
     @property
     def aspects(self) -> tuple[str, ...]:
         """The aspects every clip is rendered in, the first one the clip's main file."""
-        return tuple(self.aspect.split(","))
+        return parse_aspects(self.aspect)
 
 
 @dataclass(frozen=True)
