@@ -105,6 +105,7 @@ class Clip:
     renditions: dict[str, str] = field(default_factory=dict)  # aspect -> file, ``file`` first
     prompt_match: float | None = None  # 0..1 against Selection.prompt; None without one
     revision: int = 1  # one higher at each re-render (snapclip render)
+    captions_edited: bool = False  # the captions are the creator's (an edited SRT), kept
 
     @property
     def duration_s(self) -> float:

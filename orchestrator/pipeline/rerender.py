@@ -29,7 +29,6 @@ from orchestrator.errors import InputError
 from orchestrator.pipeline.ingest import Source, probe
 from orchestrator.pipeline.manifest import Clip, Manifest
 from orchestrator.pipeline.reframe import (
-    ASPECTS,
     REFRAME_FILE,
     parse_aspects,
     read_subject_path,
@@ -40,9 +39,11 @@ from orchestrator.pipeline.render.editors import (
     build_timeline,
     write_timelines,
 )
-from orchestrator.pipeline.render.encode import RenderJob, crop_keyframes, render_clip
-from orchestrator.pipeline.render.stage import rendition_name
+from orchestrator.pipeline.render.encode import crop_keyframes
+from orchestrator.pipeline.render.stage import ClipCut, render_renditions, rendition_name
 from orchestrator.pipeline.render.styles import parse_style
+
+STAGED = ".rerender-"  # the prefix of files rendered aside, renamed into place when all are
 
 
 @dataclass(frozen=True)
@@ -80,45 +81,23 @@ async def rerender(out: Path, edit: ClipEdit, *, source: Path | None = None) -> 
         _check_span(start, end, manifest.source.duration_s)
         media = _source(manifest, source)
         aspects = _aspects(edit.aspect, clip, manifest)
-        if edit.captions_srt is not None:
-            lines = parse_srt(edit.captions_srt, end - start)
-        else:
-            transcript = Transcript.from_dict(json.loads(
-                (out / manifest.transcript).read_text(encoding="utf-8")))
-            lines = captions.caption_lines(captions.clip_words(transcript.words, start, end),
-                                           end - start)
+        lines, edited_words = _captions(out, manifest, clip, edit, start, end)
         times, centres = read_subject_path(out / REFRAME_FILE)
-        keyframes = crop_keyframes(times, centres, start, end)
-        style = parse_style(manifest.selection.caption_style)
-        emphasis = captions.keywords(clip.title, [w for line in lines for w in line.words])
         stem = f"clip_{clip.rank:02d}"
-        staged: dict[str, Path] = {}
+        cut = ClipCut(stem, start, end, lines,
+                      captions.keywords(clip.title, [w for line in lines for w in line.words]),
+                      crop_keyframes(times, centres, start, end))
+        srt = out / f"{STAGED}{stem}.srt"
         try:
-            for n, aspect in enumerate(aspects):
-                final = out / rendition_name(stem, aspect, n == 0)
-                work = out / f".{final.stem}.rerender{final.suffix}"
-                ass = None
-                if manifest.selection.captions_burned:
-                    width, height = ASPECTS[aspect]
-                    ass = out / f".{final.stem}.rerender.ass"
-                    ass.write_text(captions.to_ass(lines, width, height, style, emphasis),
-                                   encoding="utf-8")
-                try:
-                    await render_clip(RenderJob(
-                        source=media.path, out=work, start_s=start, end_s=end, aspect=aspect,
-                        has_video=media.has_video, source_size=(media.width, media.height),
-                        fps=media.fps, crop_keyframes=keyframes, ass=ass))
-                finally:
-                    if ass:
-                        ass.unlink(missing_ok=True)
-                staged[aspect] = work
-            srt = out / f".{stem}.rerender.srt"
+            staged = await render_renditions(
+                media, cut, aspects, out, burn=manifest.selection.captions_burned,
+                style=parse_style(manifest.selection.caption_style), prefix=STAGED)
             srt.write_text(captions.to_srt(lines), encoding="utf-8")
             for n, aspect in enumerate(aspects):
                 staged[aspect].replace(out / rendition_name(stem, aspect, n == 0))
             srt.replace(out / f"{stem}.srt")
-        finally:
-            for leftover in [*staged.values(), out / f".{stem}.rerender.srt"]:
+        finally:  # whatever was written aside and not renamed (a failed or cancelled render)
+            for leftover in out.glob(f"{STAGED}{stem}*"):
                 leftover.unlink(missing_ok=True)
         kept = {rendition_name(stem, a, n == 0) for n, a in enumerate(aspects)}
         for name in clip.renditions.values():  # renditions no longer asked for
@@ -126,6 +105,7 @@ async def rerender(out: Path, edit: ClipEdit, *, source: Path | None = None) -> 
                 (out / name).unlink(missing_ok=True)
         edited = replace(clip, start_s=round(start, 3), end_s=round(end, 3),
                          revision=clip.revision + 1, file=f"{stem}.mp4",
+                         captions_edited=edited_words,
                          renditions={a: rendition_name(stem, a, n == 0)
                                      for n, a in enumerate(aspects)})
         clips = tuple(edited if c.rank == clip.rank else c for c in manifest.clips)
@@ -139,6 +119,48 @@ async def rerender(out: Path, edit: ClipEdit, *, source: Path | None = None) -> 
             for written in Path(aside).iterdir():
                 written.replace(out / written.name)
         return edited
+
+
+def _captions(out: Path, manifest: Manifest, clip: Clip, edit: ClipEdit, start: float,
+              end: float) -> tuple[list[captions.Caption], bool]:
+    """The clip's caption lines for ``[start, end]`` and whether they are the creator's words.
+
+    An edited SRT is taken as written. Otherwise captions a creator edited before are kept - a
+    re-render must not lose them: they move with the new start, lines now outside the span go,
+    and speech the old span did not cover gets the transcript's lines. Captions nobody edited
+    come from the transcript.
+    """
+    duration = end - start
+    if edit.captions_srt is not None:
+        return parse_srt(edit.captions_srt, duration), True
+    words = Transcript.from_dict(json.loads(
+        (out / manifest.transcript).read_text(encoding="utf-8"))).words
+    if not clip.captions_edited:
+        return captions.caption_lines(captions.clip_words(words, start, end), duration), False
+    kept = _shifted(parse_srt((out / clip.captions).read_text(encoding="utf-8"),
+                              clip.end_s - clip.start_s), clip.start_s - start, duration)
+    if start < clip.start_s:  # the clip now starts earlier: the transcript's lines before
+        until = min(end, clip.start_s)
+        kept += captions.caption_lines(captions.clip_words(words, start, until), until - start)
+    if end > clip.end_s:  # ... and after
+        since = max(start, clip.end_s)
+        kept += _shifted(captions.caption_lines(captions.clip_words(words, since, end),
+                                                end - since), since - start, duration)
+    return sorted(kept, key=lambda line: line.start_s), True
+
+
+def _shifted(lines: list[captions.Caption], by: float, duration: float
+             ) -> list[captions.Caption]:
+    """``lines`` moved by ``by`` seconds; what falls outside ``[0, duration]`` is dropped."""
+    moved = []
+    for line in lines:
+        begin, finish = max(0.0, line.start_s + by), min(duration, line.end_s + by)
+        words = tuple(Word(round(max(begin, w.start + by), 3), round(min(finish, w.end + by), 3),
+                           w.word, w.probability)
+                      for w in line.words if begin <= w.start + by < finish)
+        if words and finish > begin:
+            moved.append(captions.Caption(round(begin, 3), round(finish, 3), words))
+    return moved
 
 
 def parse_srt(text: str, duration_s: float) -> list[captions.Caption]:

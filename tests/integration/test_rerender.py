@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.pipeline import rerender as rerender_module
 from orchestrator.pipeline.render import captions
+from orchestrator.pipeline.render import stage as render_stage
 from orchestrator.pipeline.render.editors import read_timeline
 from orchestrator.pipeline.rerender import ClipEdit, parse_srt, rerender
 from tests.integration.test_cli_run import talk_video  # noqa: F401 -- the fixture
@@ -47,13 +47,13 @@ def test_a_trimmed_clip_with_edited_captions_is_rendered_as_edited(finished, mon
     (clip,) = manifest["clips"]
     start, end = round(clip["start_s"] + 0.5, 3), round(clip["start_s"] + 6.0, 3)
     given: list[str] = []
-    real = rerender_module.render_clip
+    real = render_stage.render_clip
 
     async def spy(job):  # the real FFmpeg render; the ASS it is given is kept for the check
         given.append(job.ass.read_text(encoding="utf-8") if job.ass else "")
         await real(job)
 
-    monkeypatch.setattr(rerender_module, "render_clip", spy)
+    monkeypatch.setattr(render_stage, "render_clip", spy)
     edited = asyncio.run(rerender(out, ClipEdit(1, start, end, EDITED, "9:16,1:1")))
     assert (edited.revision, edited.start_s, edited.end_s) == (2, start, end)
     assert edited.renditions == {"9:16": "clip_01.mp4", "1:1": "clip_01_1x1.mp4"}
@@ -76,6 +76,21 @@ def test_a_trimmed_clip_with_edited_captions_is_rendered_as_edited(finished, mon
     cut = read_timeline(out / "clips.otio", 0).find_clips()[0].source_range
     assert cut.start_time.to_seconds() == pytest.approx(start, abs=0.5 / cut.start_time.rate)
     assert not [p.name for p in out.iterdir() if ".rerender" in p.name]
+
+    # A later re-render keeps the creator's words: trimmed a second earlier, the edited lines
+    # move with the new start and only the added second takes the transcript's words.
+    given.clear()
+    again = asyncio.run(rerender(out, ClipEdit(1, start - 1.0, end, None, "9:16")))
+    assert (again.revision, again.captions_edited) == (3, True)
+    srt = (out / "clip_01.srt").read_text()
+    assert "00:00:01,000 --> 00:00:02,500\nZebra quokka" in srt
+    assert "00:00:02,500 --> 00:00:04,000\nEdited words here" in srt
+    words = json.loads((out / "transcript.json").read_text())["segments"]
+    added = {w["word"].strip() for seg in words for w in seg["words"]
+             if start - 1.0 < w["end"] and w["start"] < start and w["word"].strip()}
+    shown = {word for block in srt.split("\n\n") for row in block.splitlines()[2:]
+             for word in row.split()}
+    assert shown == {"Zebra", "quokka", "Edited", "words", "here"} | added
 
 
 def test_the_cli_re_renders_and_reports_the_time_against_the_run(finished, tmp_path):

@@ -2,8 +2,8 @@
 timelines.
 
 Clips are rendered one after another (each FFmpeg run already uses every core), each in every
-aspect asked for; each clip's
-SRT is written beside it and its ASS captions, when burned in, are removed once FFmpeg has
+aspect asked for (``render_renditions``, which ``snapclip render`` uses too); each clip's SRT is
+written beside it and its ASS captions, when burned in, are removed once FFmpeg has
 used them. The crop follows the subject path the vision stage tracked, smoothed once for the
 whole video (``reframe.smooth_path``) and cut into keyframes per clip.
 """
@@ -31,6 +31,7 @@ from orchestrator.pipeline.render.encode import RenderJob, crop_keyframes, rende
 from orchestrator.pipeline.render.styles import DEFAULT_STYLE, CaptionStyle
 from orchestrator.pipeline.render.timeline import draw_timeline
 from orchestrator.pipeline.select import SelectResult
+from orchestrator.pipeline.types import Candidate
 from orchestrator.pipeline.vision.stage import FrameSignals
 
 
@@ -50,6 +51,56 @@ def rendition_name(stem: str, aspect: str, first: bool) -> str:
     return f"{stem}.mp4" if first else f"{stem}_{aspect.replace(':', 'x')}.mp4"
 
 
+@dataclass(frozen=True)
+class ClipCut:
+    """One clip to render: its span, caption lines (clip-relative) and crop keyframes."""
+
+    stem: str  # "clip_01"
+    start_s: float
+    end_s: float
+    lines: list[captions.Caption]
+    emphasis: frozenset[str]  # words lit in the captions (captions.keywords)
+    keyframes: tuple[tuple[float, float], ...]  # crop_keyframes of the span
+
+
+async def render_renditions(source: Source, cut: ClipCut, aspects: tuple[str, ...],
+                            folder: Path, *, burn: bool, style: CaptionStyle,
+                            prefix: str = "",
+                            before: Callable[[str, Path], None] = lambda a, p: None,
+                            after: Callable[[str, Path], None] = lambda a, p: None,
+                            ) -> dict[str, Path]:
+    """Render ``cut`` once per aspect into ``folder``; returns each aspect's file.
+
+    The first aspect's file is ``<stem>.mp4``, the others ``<stem>_1x1.mp4`` and so on, each
+    name preceded by ``prefix`` (a re-render writes ``.rerender-`` files aside and renames them
+    into place itself). Burned-in captions are drawn from an ASS file written for the aspect's
+    frame size and removed once FFmpeg has read it. ``before`` and ``after`` are called
+    with the aspect and its file around each encode.
+    """
+    written: dict[str, Path] = {}
+    for n, aspect in enumerate(aspects):
+        out = folder / f"{prefix}{rendition_name(cut.stem, aspect, n == 0)}"
+        before(aspect, out)
+        ass = None
+        if burn:
+            width, height = ASPECTS[aspect]
+            ass = folder / f".{out.stem.lstrip('.')}.ass"
+            ass.write_text(captions.to_ass(cut.lines, width, height, style, cut.emphasis),
+                           encoding="utf-8")
+        try:
+            await render_clip(RenderJob(
+                source=source.path, out=out, start_s=cut.start_s, end_s=cut.end_s,
+                aspect=aspect, has_video=source.has_video,
+                source_size=(source.width, source.height), fps=source.fps,
+                crop_keyframes=cut.keyframes, ass=ass))
+        finally:
+            if ass:
+                ass.unlink(missing_ok=True)
+        written[aspect] = out
+        after(aspect, out)
+    return written
+
+
 async def render_clips(request: RenderInput, folder: Path, *,
                        on_clip: Callable[[str], None] = lambda line: None,
                        on_progress: Callable[[int, int], None] = lambda done, total: None,
@@ -66,37 +117,34 @@ async def render_clips(request: RenderInput, folder: Path, *,
     write_subject_path(folder / REFRAME_FILE, signals.times_s.tolist(), centres.tolist())
     words = request.transcript.words
     clips = []
-    total = len(chosen) * len(request.aspects)
+    total, done = len(chosen) * len(request.aspects), 0
     for rank, item in enumerate(chosen, 1):
         c = item.candidate
         stem = f"clip_{rank:02d}"
         lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
                                        c.end_s - c.start_s)
         (folder / f"{stem}.srt").write_text(captions.to_srt(lines), encoding="utf-8")
-        emphasis = captions.keywords(c.title, [w for line in lines for w in line.words])
-        keyframes = crop_keyframes(signals.times_s.tolist(), centres.tolist(), c.start_s, c.end_s)
-        renditions = {}
-        for n, aspect in enumerate(request.aspects):
-            out = folder / rendition_name(stem, aspect, n == 0)
-            ass = None
-            if request.captions:
-                out_w, out_h = ASPECTS[aspect]
-                ass = folder / f".{out.stem}.ass"
-                ass.write_text(captions.to_ass(lines, out_w, out_h, request.style, emphasis),
-                               encoding="utf-8")
+        cut = ClipCut(stem, c.start_s, c.end_s, lines,
+                      captions.keywords(c.title, [w for line in lines for w in line.words]),
+                      crop_keyframes(signals.times_s.tolist(), centres.tolist(), c.start_s,
+                                     c.end_s))
+
+        def starting(aspect: str, out: Path, c: Candidate = c) -> None:
             on_clip(f"{out.name}  {c.start_s:.1f}-{c.end_s:.1f} s  {aspect}  {c.title}")
-            await render_clip(RenderJob(
-                source=source.path, out=out, start_s=c.start_s, end_s=c.end_s, aspect=aspect,
-                has_video=source.has_video, source_size=(source.width, source.height),
-                fps=source.fps, crop_keyframes=keyframes, ass=ass))
-            if ass:
-                ass.unlink()
-            renditions[aspect] = out.name
-            on_progress((rank - 1) * len(request.aspects) + n + 1, total)
+
+        def rendered(aspect: str, out: Path) -> None:
+            nonlocal done
+            done += 1
+            on_progress(done, total)
+
+        files = await render_renditions(source, cut, request.aspects, folder,
+                                        burn=request.captions, style=request.style,
+                                        before=starting, after=rendered)
         clips.append(Clip(rank=rank, start_s=c.start_s, end_s=c.end_s, score=item.score,
                           scores=item.scores, origin=c.origin, title=c.title, hook=c.hook,
                           reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt",
-                          renditions=renditions, prompt_match=c.prompt_match))
+                          renditions={a: p.name for a, p in files.items()},
+                          prompt_match=c.prompt_match))
     return clips
 
 
