@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -126,3 +127,12 @@ class TcpProxy:
                 sink.sendall(data)
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_WR)
+
+
+def output_folder(name: str) -> Path:
+    """``test-output/<name>`` in the checkout (git ignores it): what a test leaves for people
+    to look at after the run, such as screenshots. Replaced at each run of the test."""
+    folder = Path(__file__).resolve().parents[1] / "test-output" / name
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder

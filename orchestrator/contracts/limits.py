@@ -17,6 +17,8 @@ MAX_SOURCE_CHARS = 4096  # a URL or a server path
 MAX_PROMPT_CHARS = 300  # the creator's topic (--prompt)
 MAX_CAPTION_STYLE_CHARS = 200  # --caption-style: a preset and its options
 MAX_REQUEST_ID_CHARS = 128  # the store's column
+MAX_CAPTIONS_SRT_CHARS = 48_000  # an edited clip's SRT (10 min of captions; under BODY_LIMIT)
+MAX_JOB_ID_CHARS = 64  # job ids are 32 hex digits
 MAX_PAGE_SIZE, DEFAULT_PAGE_SIZE = 100, 20  # a page size of 0 means the default
 MAX_PAGE_TOKEN_CHARS = 64
 
@@ -38,5 +40,13 @@ FIELD_BOUNDS: dict[tuple[str, str], dict[str, object]] = {
     ("RunOptions", "caption_style"): {"max_length": MAX_CAPTION_STYLE_CHARS},
     ("SubmitRequest", "source"): {"min_length": 1, "max_length": MAX_SOURCE_CHARS},
     ("SubmitRequest", "request_id"): {"max_length": MAX_REQUEST_ID_CHARS},
+    ("ClipEdit", "start_s"): {"ge": 0.0},
+    ("ClipEdit", "end_s"): {"gt": 0.0},
+    ("ClipEdit", "captions_srt"): {"max_length": MAX_CAPTIONS_SRT_CHARS},
+    ("ClipEdit", "aspect"): {"pattern": ASPECTS_PATTERN},
+    ("RenderClipRequest", "rank"): {"ge": 1, "le": MAX_CLIPS},
+    ("RenderClipRequest", "job_id"): {"min_length": 1, "max_length": MAX_JOB_ID_CHARS},
 }
-REQUIRED: frozenset[tuple[str, str]] = frozenset({("SubmitRequest", "source")})
+REQUIRED: frozenset[tuple[str, str]] = frozenset({("SubmitRequest", "source"),
+                                                  ("RenderClipRequest", "job_id"),
+                                                  ("RenderClipRequest", "rank")})

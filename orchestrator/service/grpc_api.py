@@ -19,7 +19,7 @@ from orchestrator.errors import InputError
 from orchestrator.proto import load
 from orchestrator.service.auth import TokenInterceptor
 from orchestrator.service.health import HealthState, ServiceHealth
-from orchestrator.service.jobs_api import JobsApi
+from orchestrator.service.jobs_api import JobsApi, JobStateError
 from orchestrator.store.jobs import UnknownJobError
 
 pb, pb_grpc = load()
@@ -32,6 +32,8 @@ async def _answer(context: grpc.aio.ServicerContext, call: Callable[[], Awaitabl
         return await call()
     except UnknownJobError as exc:
         await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {exc.args[0]!r}")
+    except JobStateError as exc:
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
     except InputError as exc:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
     raise AssertionError("unreachable: abort raises")
@@ -54,6 +56,9 @@ class HighlightsService(pb_grpc.HighlightsServicer):
     async def List(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
         return await _answer(context, lambda: self._api.list(request.page_size,
                                                              request.page_token))
+
+    async def RenderClip(self, request: Any, context: grpc.aio.ServicerContext) -> Any:
+        return await _answer(context, lambda: self._api.render_clip(request))
 
     async def Watch(self, request: Any, context: grpc.aio.ServicerContext
                     ) -> AsyncIterator[Any]:

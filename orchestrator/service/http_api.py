@@ -22,7 +22,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Form, Header, HTTPException, Query, Request, Response, UploadFile
+from fastapi import (
+    FastAPI,
+    Form,
+    Header,
+    HTTPException,
+    Query,
+    Request,
+    Response,
+    UploadFile,
+)
+from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from google.protobuf import json_format
@@ -30,12 +40,17 @@ from pydantic import BaseModel
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from orchestrator.contracts.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, MAX_PAGE_TOKEN_CHARS
+from orchestrator.contracts.limits import (
+    DEFAULT_PAGE_SIZE,
+    MAX_CLIPS,
+    MAX_PAGE_SIZE,
+    MAX_PAGE_TOKEN_CHARS,
+)
 from orchestrator.errors import InputError
 from orchestrator.service import rest_schema as rest
 from orchestrator.service.auth import Sessions, bearer, matches, same_origin
 from orchestrator.service.health import ServiceHealth
-from orchestrator.service.jobs_api import JobsApi, pb
+from orchestrator.service.jobs_api import JobsApi, JobStateError, pb
 from orchestrator.store.jobs import UnknownJobError
 
 log = logging.getLogger("snapclip.http")
@@ -67,6 +82,8 @@ _ERRORS = {
     401: "Missing or wrong API token (with a token configured).",
     403: "A cross-site request with a session cookie, or a file outside the job's folder.",
     404: "No such job (or file of the job).",
+    409: "The job is not in a state that allows this (its clips are re-rendered only once it "
+         "succeeded).",
     413: "The request body is larger than the limit.",
     422: "The request does not match the schema.",
     503: "Not ready: the job store does not answer or a worker is down.",
@@ -197,6 +214,10 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
     async def unknown_job(_request: Request, exc: UnknownJobError) -> JSONResponse:
         return JSONResponse({"detail": f"no job {exc.args[0]!r}"}, status_code=404)
 
+    @app.exception_handler(JobStateError)
+    async def wrong_state(_request: Request, exc: JobStateError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
     @app.exception_handler(InputError)
     async def bad_input(_request: Request, exc: InputError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
@@ -296,6 +317,16 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
               responses=errors(401, 403, 404, 413), summary="Stop a queued or running job.")
     async def cancel_job(job_id: str) -> dict[str, Any]:
         return rest.to_json(await api.cancel(job_id))
+
+    @app.post("/v1/jobs/{job_id}/clips/{rank}/render", tags=["jobs"], **answers(rest.Job),
+              responses=errors(400, 401, 403, 404, 409, 413, 422),
+              summary="Render one clip of a succeeded job again as edited (span, caption "
+                      "words as SRT, aspects), with no model; answers the updated job.")
+    async def render_clip(job_id: str, rank: Annotated[int, PathParam(ge=1, le=MAX_CLIPS)],
+                          body: rest.ClipEdit) -> dict[str, Any]:
+        edit = json_format.ParseDict(body.model_dump(exclude_none=True), pb.ClipEdit())
+        return rest.to_json(await api.render_clip(
+            pb.RenderClipRequest(job_id=job_id, rank=rank, edit=edit)))
 
     @app.get("/v1/jobs/{job_id}/events", tags=["jobs"],
              response_class=StreamingResponse,

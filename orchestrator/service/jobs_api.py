@@ -1,8 +1,9 @@
 """What both APIs do with jobs, in the messages of ``highlights.proto``.
 
 The gRPC servicer and the REST routes are thin adapters over ``JobsApi``: the same checks,
-the same answers, the same event stream. Errors are ``InputError`` (a bad request) and
-``UnknownJobError`` (no such job); each API maps them to its own status codes.
+the same answers, the same event stream. Errors are ``InputError`` (a bad request),
+``JobStateError`` (not now: the job has not succeeded) and ``UnknownJobError`` (no such job);
+each API maps them to its own status codes.
 """
 
 from __future__ import annotations
@@ -18,19 +19,27 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from orchestrator.contracts.limits import (
     DEFAULT_PAGE_SIZE,
+    MAX_CAPTIONS_SRT_CHARS,
+    MAX_CLIPS,
     MAX_PAGE_SIZE,
     MAX_PAGE_TOKEN_CHARS,
     MAX_REQUEST_ID_CHARS,
     MAX_SOURCE_CHARS,
 )
 from orchestrator.errors import InputError
+from orchestrator.pipeline.ingest import open_source_async
 from orchestrator.pipeline.ingest.download import is_url
+from orchestrator.pipeline.rerender import ClipEdit, rerender
 from orchestrator.proto import load
 from orchestrator.service.runner import OPTION_FIELDS, JobRunner, run_options
 from orchestrator.store import Event, Job, JobState, JobStore
 from orchestrator.store.jobs import UnknownJobError
 
 pb, _ = load()
+
+
+class JobStateError(InputError):
+    """The job is not in a state that allows the call (a re-render of a job still running)."""
 
 
 def _timestamp(value: datetime) -> Timestamp:
@@ -69,6 +78,8 @@ class JobsApi:
         self._jobs_dir = jobs_dir.resolve() if jobs_dir else None
         self._poll_s = poll_s
         self._heartbeat_s = heartbeat_s
+        # Re-renders run FFmpeg in this process, beside the runner's jobs: as many at once.
+        self._renders = asyncio.Semaphore(max(1, runner.config.concurrency))
 
     async def submit(self, request: Any, *, uploaded: bool = False) -> tuple[Any, bool]:
         """Queue ``request`` (a ``SubmitRequest``); returns (job, created).
@@ -120,6 +131,38 @@ class JobsApi:
     async def cancel(self, job_id: str) -> Any:
         await self.job(job_id)
         return job_message(await self._runner.cancel(job_id))
+
+    async def render_clip(self, request: Any) -> Any:
+        """Render clip ``request.rank`` of a succeeded job again as ``request.edit`` says
+        (``pipeline.rerender``); returns the job with its updated manifest.
+
+        The job's source is opened again: an upload is kept while its job has succeeded, a
+        server path is read in place, and a URL is downloaded again (under the service's URL
+        policy) - re-rendering checks that it is still the same video.
+        """
+        if not 1 <= request.rank <= MAX_CLIPS:
+            raise InputError(f"rank must be between 1 and {MAX_CLIPS}")
+        edit = request.edit
+        if len(edit.captions_srt) > MAX_CAPTIONS_SRT_CHARS:
+            raise InputError(f"captions_srt is longer than {MAX_CAPTIONS_SRT_CHARS} characters")
+        job = await self.job(request.job_id)
+        if job.state is not JobState.SUCCEEDED or not job.out_dir:
+            raise JobStateError(f"job {job.id} is {job.state.value}: only the clips of a "
+                                "succeeded job can be rendered again")
+        change = ClipEdit(
+            rank=request.rank,
+            start_s=edit.start_s if edit.HasField("start_s") else None,
+            end_s=edit.end_s if edit.HasField("end_s") else None,
+            captions_srt=edit.captions_srt if edit.HasField("captions_srt") else None,
+            aspect=edit.aspect if edit.HasField("aspect") else None)
+        async with self._renders, open_source_async(
+                job.source, policy=self._runner.config.url_policy) as source:
+            clip = await rerender(Path(job.out_dir), change, source=source.path)
+        await asyncio.to_thread(
+            self._store.add_event, job.id, "render", 1.0,
+            f"clip {clip.rank} rendered again (revision {clip.revision}): "
+            f"{clip.start_s:.2f}-{clip.end_s:.2f} s, {', '.join(clip.renditions)}")
+        return job_message(await self.job(job.id))
 
     async def list(self, page_size: int, page_token: str) -> Any:
         if not 0 <= page_size <= MAX_PAGE_SIZE:

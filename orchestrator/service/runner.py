@@ -80,7 +80,8 @@ class RunnerConfig:
     model_repository: Path | None = None
     llm_version: str = ""  # the llm version jobs use ("" = the newest served)
     url_policy: UrlPolicy = field(default_factory=UrlPolicy)
-    # Uploaded sources live here; a job's upload is removed when the job ends.
+    # Uploaded sources live here; a job's upload is removed when the job fails or is
+    # cancelled, and kept while it has succeeded (its clips can be rendered again).
     uploads_dir: Path | None = None
     worker_id: str = field(default_factory=default_worker_id)
     heartbeat_s: float = 10.0
@@ -200,6 +201,10 @@ class JobRunner:
         self._tasks: list[asyncio.Task[None]] = []
         self._restarted = 0
         self._stopping = False
+
+    @property
+    def config(self) -> RunnerConfig:
+        return self._config
 
     async def start(self) -> None:
         await self._recover(restarted=True)
@@ -439,9 +444,10 @@ class JobRunner:
                 delay = min(delay * 2, 10.0)
 
     def _release_upload(self, job: Job) -> None:
-        """Remove the uploaded source of a finished job (uploads are kept until then)."""
+        """Remove the uploaded source of a job that failed or was cancelled; a succeeded job
+        keeps it beside its output, for re-renders of its clips (``RenderClip``)."""
         uploads = self._config.uploads_dir
-        if uploads is None or not job.state.finished:
+        if uploads is None or not job.state.finished or job.state is JobState.SUCCEEDED:
             return
         folder = Path(job.source).parent
         if folder.parent == uploads and folder.is_dir():

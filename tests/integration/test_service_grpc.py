@@ -61,6 +61,14 @@ def test_submit_watch_get_end_to_end(stub, talk: Path, service: Service):
     manifest = json.loads(got.manifest_json)
     assert manifest["schema"] == "snapclip.manifest/v1" and len(manifest["clips"]) == 1
     assert (service.jobs / job.id / manifest["clips"][0]["file"]).is_file()
+    # One clip rendered again in another aspect: the same span, the manifest's revision 2.
+    clip = manifest["clips"][0]
+    edited = stub.RenderClip(pb.RenderClipRequest(job_id=job.id, rank=1,
+                                                  edit=pb.ClipEdit(aspect="16:9")))
+    after = json.loads(edited.manifest_json)["clips"][0]
+    assert (after["revision"], after["start_s"], after["end_s"]) == (
+        2, clip["start_s"], clip["end_s"])
+    assert after["renditions"] == {"16:9": "clip_01.mp4"}
     again = stub.Submit(pb.SubmitRequest(source="other.mp4", request_id="e2e"))
     assert again.id == job.id  # the request id makes Submit idempotent
     listed = stub.List(pb.ListRequest(page_size=10))
@@ -90,12 +98,24 @@ def test_errors_map_to_status_codes(stub, talk: Path):
     with pytest.raises(grpc.RpcError) as refused:
         stub.Submit(pb.SubmitRequest(source=str(talk), request_id="r" * 200))
     assert refused.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    for request, code in ((pb.RenderClipRequest(job_id="nope", rank=1),
+                           grpc.StatusCode.NOT_FOUND),
+                          (pb.RenderClipRequest(job_id="nope", rank=0),
+                           grpc.StatusCode.INVALID_ARGUMENT),
+                          (pb.RenderClipRequest(job_id="nope", rank=1, edit=pb.ClipEdit(
+                              captions_srt="x" * 60_000)), grpc.StatusCode.INVALID_ARGUMENT)):
+        with pytest.raises(grpc.RpcError) as refused:
+            stub.RenderClip(request)
+        assert refused.value.code() == code, request
 
 
 def test_a_bad_source_fails_the_job_with_its_reason(stub, tmp_path: Path):
     job = stub.Submit(pb.SubmitRequest(source=str(tmp_path / "missing.mp4"), options=options()))
     final = list(stub.Watch(pb.WatchRequest(job_id=job.id), timeout=120))[-1]
     assert final.result.state == pb.FAILED and "no such file" in final.result.error
+    with pytest.raises(grpc.RpcError) as refused:
+        stub.RenderClip(pb.RenderClipRequest(job_id=job.id, rank=1))
+    assert refused.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 def test_cancel_a_job(stub, talk: Path, service: Service):

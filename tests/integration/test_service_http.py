@@ -13,7 +13,7 @@ import pytest
 
 from orchestrator.proto import load
 from tests.service import Service, serving, short_talk, wait_for
-from tests.support import metric_value
+from tests.support import ffprobe, metric_value
 
 pytestmark = pytest.mark.integration
 pb, pb_grpc = load()
@@ -78,8 +78,10 @@ def test_upload_progress_and_files_end_to_end(client: httpx.Client, service: Ser
     assert progress == sorted(progress)
     final = events[-1][1]["result"]
     assert final["state"] == "SUCCEEDED", final
-    # The upload is gone once the job ended; the job's folder holds its output.
-    assert not list((service.jobs / ".uploads").iterdir())
+    # The job's folder holds its output; its upload is kept while it has succeeded, for
+    # re-renders of its clips.
+    (kept,) = (service.jobs / ".uploads").iterdir()
+    assert final["source"] == str(kept / "my_talk.mp4")
 
     got = client.get(f"/v1/jobs/{job['id']}").json()
     manifest = json.loads(got["manifest_json"])
@@ -103,6 +105,32 @@ def test_upload_progress_and_files_end_to_end(client: httpx.Client, service: Ser
         same = pb_grpc.HighlightsStub(channel).Get(
             pb.GetRequest(job_id=job["id"]), metadata=(("authorization", AUTH["Authorization"]),))
     assert same.state == pb.SUCCEEDED and same.manifest_json == got["manifest_json"]
+
+    # Re-render the clip as edited: trimmed, with edited words, in two aspects.
+    start = round(clip["start_s"] + 0.5, 3)
+    end = round(min(clip["end_s"], start + 5.0), 3)
+    srt = "1\n00:00:00,000 --> 00:00:02,000\nQuokka zebra\n"
+    edited = client.post(f"/v1/jobs/{job['id']}/clips/1/render", json={
+        "start_s": start, "end_s": end, "captions_srt": srt, "aspect": "9:16,1:1"})
+    assert edited.status_code == 200, edited.text
+    after = json.loads(edited.json()["manifest_json"])["clips"][0]
+    assert (after["revision"], after["start_s"], after["end_s"]) == (2, start, end)
+    assert after["captions_edited"] and set(after["renditions"]) == {"9:16", "1:1"}
+    shown = client.get(f"/v1/jobs/{job['id']}/files/{after['captions']}").text
+    assert "Quokka zebra" in shown
+    square = ffprobe(service.jobs / job["id"] / after["renditions"]["1:1"])
+    assert float(square["format"]["duration"]) == pytest.approx(end - start, abs=0.15)
+    again = sse(client, f"/v1/jobs/{job['id']}/events", **{"Last-Event-ID": last})
+    assert any(e["stage"] == "render" and "revision 2" in e["message"] for _, e in again)
+    for body, code in (({"start_s": 0.0, "end_s": 0.5}, 400),  # shorter than a clip may be
+                       ({"aspect": "4:3"}, 422), ({"captions_srt": "x" * 50_000}, 422),
+                       ({"end_s": 1e9}, 400)):
+        refused = client.post(f"/v1/jobs/{job['id']}/clips/1/render", json=body)
+        assert refused.status_code == code, (body, refused.text)
+    assert client.post(f"/v1/jobs/{job['id']}/clips/9/render", json={}).status_code == 400
+    assert client.post("/v1/jobs/nope/clips/1/render", json={}).status_code == 404
+    assert json.loads(client.get(f"/v1/jobs/{job['id']}").json()["manifest_json"])[
+        "clips"][0]["revision"] == 2  # the refused edits changed nothing
 
     metrics = httpx.get(service.metrics).text
     assert metric_value(metrics, "snapclip_jobs", state="succeeded") >= 1
@@ -128,6 +156,8 @@ def test_submit_by_source_and_cancel(client: httpx.Client, talk: Path, service: 
     assert again.json()["id"] == job["id"]
     cancelled = client.post(f"/v1/jobs/{job['id']}/cancel").json()
     assert cancelled["state"] == "CANCELLED"
+    refused = client.post(f"/v1/jobs/{job['id']}/clips/1/render", json={"aspect": "1:1"})
+    assert refused.status_code == 409 and "succeeded" in refused.json()["detail"]
     wait_for(lambda: not (service.jobs / job["id"]).exists(), 30, "partial output removed")
     listed = client.get("/v1/jobs", params={"page_size": 50}).json()
     assert job["id"] in [j["id"] for j in listed["jobs"]]
@@ -144,6 +174,7 @@ def test_bad_requests(client: httpx.Client, talk: Path):
 
 
 def test_upload_limit(client: httpx.Client, service: Service, tmp_path: Path):
+    uploads = set((service.jobs / ".uploads").iterdir())  # succeeded jobs keep theirs
     big = tmp_path / "big.mp4"
     big.write_bytes(b"\0" * (1024 * 1024 + 10))
     with big.open("rb") as f:
@@ -160,7 +191,7 @@ def test_upload_limit(client: httpx.Client, service: Service, tmp_path: Path):
     streamed = client.post("/v1/jobs/upload", content=chunks(),
                            headers={"Content-Type": "multipart/form-data; boundary=x"})
     assert streamed.status_code == 413
-    assert not list((service.jobs / ".uploads").iterdir())
+    assert set((service.jobs / ".uploads").iterdir()) == uploads  # nothing left behind
 
 
 def test_token_is_required_on_the_rest_api(service: Service):
@@ -240,6 +271,7 @@ def test_behind_a_trusted_proxy_the_cookie_is_secure(grpc_url: str, tmp_path: Pa
 def test_the_token_is_checked_before_the_body_is_read(service: Service):
     """A 1 GB upload without a token is refused at its head: the server answers 401 without
     waiting for (or storing) a byte of the body."""
+    uploads = set((service.jobs / ".uploads").iterdir())  # succeeded jobs keep theirs
     host, port = service.http.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as conn:
         conn.sendall(b"POST /v1/jobs/upload HTTP/1.1\r\nHost: x\r\n"
@@ -247,7 +279,7 @@ def test_the_token_is_checked_before_the_body_is_read(service: Service):
                      b"Content-Length: 1000000000\r\n\r\n--x\r\n")
         head = conn.recv(4096).decode()
     assert head.startswith("HTTP/1.1 401"), head
-    assert not list((service.jobs / ".uploads").iterdir())
+    assert set((service.jobs / ".uploads").iterdir()) == uploads  # nothing left behind
 
 
 def test_every_post_body_is_limited(client: httpx.Client):

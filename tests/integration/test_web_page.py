@@ -1,11 +1,14 @@
 """The creators' web page in headless Chromium (Debian's ``chromium``, driven by Playwright).
 
 Sign in with the token, upload a synthesized talk, watch the stage progress advance, then find
-the clip players (playable: the browser reads their metadata) and the timeline image.
+the clip players (playable: the browser reads their metadata) and the timeline image; then edit
+the clip - fix a caption word, re-render; trim it on the track, re-render - and check the files
+the service wrote. Screenshots of the clip editor go to ``test-output/web/``.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.service import Service, serving, short_talk
+from tests.support import ffprobe, output_folder
 
 pytestmark = pytest.mark.integration
 TOKEN = "page-s3cret"
@@ -88,6 +92,46 @@ def test_upload_watch_and_see_the_clips(service: Service, tmp_path: Path):
                 "document.querySelector('#timeline').naturalWidth > 0", timeout=30_000)
             links = page.eval_on_selector_all("#downloads a", "links => links.map(a => a.href)")
             assert any(link.endswith("/files/manifest.json") for link in links), links
+
+            # The clip editor: fix the words of the first caption line, add a format.
+            shots = output_folder("web")
+            job_id = page.inner_text("#job-id")
+            folder = service.jobs / job_id
+            card = page.locator("#clips-list .clip").first
+            card.locator("button.edit").click()
+            line = card.locator(".caption-text").first
+            expect(line).to_be_enabled()
+            line.fill("Quokka zebra")
+            card.locator("input[name=edit-aspect][value='1:1']").check()
+            card.screenshot(path=str(shots / "clip-editor-captions.png"))
+            card.locator("button.rerender").click()
+            card = page.locator("#clips-list .clip").first
+            expect(card.locator("dl")).to_contain_text("revision2", timeout=120_000)
+            srt = (folder / "clip_01.srt").read_text()
+            assert srt.split("\n")[2] == "Quokka zebra", srt
+            assert (folder / "clip_01_1x1.mp4").is_file()
+
+            # Trim: the start moves a second later on the track; caption words lock until then.
+            manifest = json.loads((folder / "manifest.json").read_text())
+            clip = manifest["clips"][0]
+            card.locator("button.edit").click()
+            start = card.locator("input.start")
+            start.fill(f"{clip['start_s'] + 1.0:.1f}")
+            start.press("Tab")  # typed, then on to the next field: the track follows
+            expect(card.locator(".caption-text").first).to_be_disabled()
+            card.screenshot(path=str(shots / "clip-editor-trim.png"))
+            card.locator("button.rerender").click()
+            expect(page.locator("#clips-list .clip dl").first).to_contain_text(
+                "revision3", timeout=120_000)
+            after = json.loads((folder / "manifest.json").read_text())["clips"][0]
+            assert after["start_s"] == pytest.approx(clip["start_s"] + 1.0, abs=0.06)
+            assert after["end_s"] == clip["end_s"] and after["captions_edited"]
+            seconds = float(ffprobe(folder / "clip_01.mp4")["format"]["duration"])
+            assert seconds == pytest.approx(after["end_s"] - after["start_s"], abs=0.15)
+            page.wait_for_function(
+                "document.querySelector('#clips-list video').readyState >= 1", timeout=30_000)
+            shown = players.first.evaluate("v => v.duration")
+            assert shown == pytest.approx(seconds, abs=0.15)  # the player has the new file
             assert not problems, problems
         finally:
             browser.close()

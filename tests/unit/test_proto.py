@@ -10,7 +10,8 @@ def test_highlights_service_methods_and_streaming():
     service = pb.DESCRIPTOR.services_by_name["Highlights"]
     assert service.full_name == "snapclip.v1.Highlights"
     methods = {m.name: m for m in service.methods}
-    assert set(methods) == {"Submit", "Watch", "Get", "Cancel", "List"}
+    assert set(methods) == {"Submit", "Watch", "Get", "Cancel", "List", "RenderClip"}
+    assert methods["RenderClip"].output_type.name == "Job"
     watch = methods["Watch"]
     assert watch.output_type.name == "JobEvent"
     assert hasattr(grpc_module, "HighlightsServicer") and hasattr(grpc_module, "HighlightsStub")

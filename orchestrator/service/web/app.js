@@ -199,7 +199,10 @@ function showJob(job) {
   if (job.state === "SUCCEEDED" && job.manifest_json) showResults(job.id, JSON.parse(job.manifest_json));
 }
 
-function fileUrl(id, name) { return `/v1/jobs/${id}/files/${encodeURIComponent(name)}`; }
+function fileUrl(id, name, revision) {
+  // A re-rendered clip keeps its file name: the revision tells the browser it changed.
+  return `/v1/jobs/${id}/files/${encodeURIComponent(name)}` + (revision > 1 ? `?r=${revision}` : "");
+}
 
 function link(href, text) {
   const a = document.createElement("a");
@@ -209,7 +212,12 @@ function link(href, text) {
   return a;
 }
 
+let shown = "";  // the job and clip revisions on screen: drawn again only when they change
+
 function showResults(id, manifest) {
+  const key = `${id}:${manifest.clips.map((clip) => clip.revision || 1).join(",")}`;
+  if (key === shown && !$("results").hidden) return;  // an open clip editor stays open
+  shown = key;
   $("results").hidden = false;
   $("timeline").src = fileUrl(id, "timeline.png");
   $("notes").textContent = [`Text signal: ${manifest.selection.text_signal}`,
@@ -221,7 +229,9 @@ function showResults(id, manifest) {
     const video = document.createElement("video");
     video.controls = true;
     video.preload = "metadata";
-    video.src = fileUrl(id, clip.file);
+    video.src = fileUrl(id, clip.file, clip.revision);
+    // Its box has the clip's shape before the file's metadata arrives: nothing below it jumps.
+    video.style.aspectRatio = (Object.keys(clip.renditions || {})[0] || manifest.selection.aspect).replace(":", " / ");
     const title = document.createElement("h3");
     title.textContent = `#${clip.rank} ${clip.title}`;
     const hook = document.createElement("p");
@@ -231,6 +241,7 @@ function showResults(id, manifest) {
     reason.textContent = clip.reason;
     const scores = document.createElement("dl");
     const rows = { score: clip.score, ...clip.scores, "matches the topic": clip.prompt_match,
+                   revision: clip.revision > 1 ? String(clip.revision) : null,
                    time: `${clip.start_s.toFixed(1)}–${clip.end_s.toFixed(1)} s`, origin: clip.origin };
     for (const [key, value] of Object.entries(rows)) {
       if (value === null || value === undefined) continue;
@@ -244,10 +255,18 @@ function showResults(id, manifest) {
     const renditions = Object.entries(clip.renditions && Object.keys(clip.renditions).length
       ? clip.renditions : {[manifest.selection.aspect]: clip.file});
     for (const [aspect, file] of renditions) {
-      downloads.append(link(fileUrl(id, file), `clip ${aspect} (mp4)`), " · ");
+      downloads.append(link(fileUrl(id, file, clip.revision), `clip ${aspect} (mp4)`), " · ");
     }
-    downloads.append(link(fileUrl(id, clip.captions), "captions (srt)"));
-    card.append(video, title, hook, reason, scores, downloads);
+    downloads.append(link(fileUrl(id, clip.captions, clip.revision), "captions (srt)"));
+    const edit = document.createElement("button");
+    edit.type = "button";
+    edit.className = "edit";
+    edit.textContent = "Edit clip";
+    edit.addEventListener("click", () => {
+      edit.hidden = true;
+      openEditor(id, manifest, clip, card).catch((err) => { edit.hidden = false; alert(err.message); });
+    });
+    card.append(video, title, hook, reason, scores, downloads, edit);
     return card;
   }));
   const all = $("downloads");
@@ -255,6 +274,141 @@ function showResults(id, manifest) {
   for (const name of ["manifest.json", "clips.otio", "clips.edl", "clips.fcpxml", "clips.xml", "transcript.json", "timeline.png"]) {
     all.append(link(fileUrl(id, name), name), " ");
   }
+}
+
+// The clip editor: trim the clip on a track of the video around it, fix caption words, pick
+// the formats, and re-render (POST /v1/jobs/{id}/clips/{rank}/render). A new span takes the
+// captions of the transcript for the speech it adds (words fixed before are kept), so caption
+// words are fixed on the span as it is: moving the span locks them until the re-render.
+const ASPECT_NAMES = ["9:16", "1:1", "16:9"];
+const PAD_S = 30;  // how much of the video around the clip the track shows
+
+function parseSrt(text) {
+  const seconds = (t) => { const [h, m, s] = t.trim().replace(",", ".").split(":"); return h * 3600 + m * 60 + Number(s); };
+  return text.replace(/\r/g, "").split(/\n\n+/).map((block) => block.trim().split("\n"))
+    .filter((rows) => rows.some((row) => row.includes("-->")))
+    .map((rows) => {
+      const at = rows.findIndex((row) => row.includes("-->"));
+      const [start, end] = rows[at].split("-->").map(seconds);
+      return { start, end, text: rows.slice(at + 1).join(" ") };
+    });
+}
+
+function srtTime(t) {
+  const ms = Math.round(t * 1000);
+  const pad = (n, w = 2) => String(n).padStart(w, "0");
+  return `${pad(Math.floor(ms / 3600000))}:${pad(Math.floor(ms / 60000) % 60)}:${pad(Math.floor(ms / 1000) % 60)},${pad(ms % 1000, 3)}`;
+}
+
+function toSrt(lines) {
+  return lines.map((line, n) => `${n + 1}\n${srtTime(line.start)} --> ${srtTime(line.end)}\n${line.text}\n`).join("\n");
+}
+
+function element(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+async function openEditor(id, manifest, clip, card) {
+  const response = await fetch(fileUrl(id, clip.captions, clip.revision), { credentials: "same-origin" });
+  if (!response.ok) throw new Error(`the captions could not be read (${response.status})`);
+  const lines = parseSrt(await response.text());
+  const duration = manifest.source.duration_s;
+  const lo = Math.max(0, clip.start_s - PAD_S), hi = Math.min(duration, clip.end_s + PAD_S);
+  const limits = { min: manifest.selection.min_len_s, max: manifest.selection.max_len_s };
+
+  const track = element("div", { className: "track" }, element("div", { className: "span" }));
+  const slider = (value) => element("input", { type: "range", min: lo, max: hi, step: 0.05, value });
+  const startSlider = slider(clip.start_s), endSlider = slider(clip.end_s);
+  startSlider.className = "trim-start";
+  endSlider.className = "trim-end";
+  startSlider.setAttribute("aria-label", "clip start");
+  endSlider.setAttribute("aria-label", "clip end");
+  const number = (value, name) => element("input", { type: "number", min: 0, max: duration, step: 0.1, value: value.toFixed(1), className: name });
+  const startBox = number(clip.start_s, "start"), endBox = number(clip.end_s, "end");
+  const length = element("span", { className: "length muted" });
+  const captionNote = element("p", { className: "muted caption-note" });
+  const inputs = lines.map((line) => element("input", { type: "text", value: line.text, className: "caption-text" }));
+  const list = element("ol", { className: "caption-lines" }, ...lines.map((line, n) =>
+    element("li", {}, element("span", { className: "time muted" }, `${line.start.toFixed(1)}–${line.end.toFixed(1)} s`), inputs[n])));
+  const current = Object.keys(clip.renditions || {}).length ? Object.keys(clip.renditions) : [manifest.selection.aspect];
+  const boxes = ASPECT_NAMES.map((aspect) => element("input", { type: "checkbox", value: aspect, checked: current.includes(aspect), name: "edit-aspect" }));
+  const formats = element("fieldset", { className: "inline formats" }, element("legend", {}, "Formats"),
+    ...boxes.map((box) => element("label", {}, box, ` ${box.value}`)));
+  const render = element("button", { type: "button", className: "rerender" }, "Re-render");
+  const busy = element("progress", { hidden: true });
+  const problem = element("p", { className: "error", role: "alert" });
+  const panel = element("div", { className: "editor" },
+    element("h4", {}, "Trim"), track, startSlider, endSlider,
+    element("p", { className: "times" }, element("label", {}, "Start (s) ", startBox), " ",
+            element("label", {}, "End (s) ", endBox), " ", length),
+    element("h4", {}, "Captions"), captionNote, list, formats, render, busy, problem);
+
+  const span = () => ({ start: Number(startSlider.value), end: Number(endSlider.value) });
+  // A slider's value snaps to its step: only a handle that was really moved is sent.
+  const startMoved = () => Math.abs(span().start - clip.start_s) > 0.05;
+  const endMoved = () => Math.abs(span().end - clip.end_s) > 0.05;
+  const moved = () => startMoved() || endMoved();
+  function draw() {
+    const { start, end } = span();
+    const bar = track.firstChild;
+    bar.style.left = `${(100 * (start - lo)) / (hi - lo)}%`;
+    bar.style.width = `${(100 * Math.max(0, end - start)) / (hi - lo)}%`;
+    startBox.value = start.toFixed(1);
+    endBox.value = end.toFixed(1);
+    const seconds = end - start;
+    const fits = seconds >= limits.min && seconds <= limits.max;
+    length.textContent = `${seconds.toFixed(1)} s` + (fits ? "" : ` (the run asked for ${limits.min}–${limits.max} s)`);
+    const locked = moved();
+    for (const input of inputs) input.disabled = locked;
+    captionNote.textContent = locked
+      ? "The span moved: the re-render captions the added speech from the transcript and keeps the words you fixed. Fix more words after it."
+      : "Fix any word; the captions are burned in exactly as written.";
+  }
+  const follow = (changed, other, isStart) => () => {
+    if (isStart && Number(changed.value) > Number(other.value) - 1) changed.value = Number(other.value) - 1;
+    if (!isStart && Number(changed.value) < Number(other.value) + 1) changed.value = Number(other.value) + 1;
+    draw();
+  };
+  startSlider.addEventListener("input", follow(startSlider, endSlider, true));
+  endSlider.addEventListener("input", follow(endSlider, startSlider, false));
+  for (const [box, slide] of [[startBox, startSlider], [endBox, endSlider]]) {
+    box.addEventListener("change", () => { slide.value = box.value; slide.dispatchEvent(new Event("input")); });
+    box.addEventListener("keydown", (e) => { if (e.key === "Enter") box.dispatchEvent(new Event("change")); });
+  }
+  draw();
+
+  render.addEventListener("click", async () => {
+    problem.textContent = "";
+    const body = {};
+    if (startMoved()) body.start_s = span().start;
+    if (endMoved()) body.end_s = span().end;
+    const texts = inputs.map((input) => input.value.trim());
+    if (!moved() && texts.some((text, n) => text !== lines[n].text)) {
+      body.captions_srt = toSrt(lines.map((line, n) => ({ ...line, text: texts[n] })).filter((line) => line.text));
+    }
+    const aspects = boxes.filter((box) => box.checked).map((box) => box.value);
+    if (!aspects.length) { problem.textContent = "choose at least one format"; return; }
+    // The clip's main format stays first when it is still asked for.
+    aspects.sort((a, b) => (b === current[0]) - (a === current[0]));
+    if (aspects.join(",") !== current.join(",")) body.aspect = aspects.join(",");
+    if (!Object.keys(body).length) { problem.textContent = "nothing changed"; return; }
+    render.disabled = true;
+    busy.hidden = false;
+    try {
+      const job = await api(`/v1/jobs/${id}/clips/${clip.rank}/render`, {
+        method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+      });
+      showJob(job);
+    } catch (err) {
+      problem.textContent = err.message;
+    } finally {
+      render.disabled = false;
+      busy.hidden = true;
+    }
+  });
+  card.append(panel);
 }
 
 start();
