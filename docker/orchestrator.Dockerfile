@@ -11,7 +11,8 @@ COPY pyproject.toml README.md /src/
 COPY orchestrator /src/orchestrator
 RUN /opt/venv/bin/pip install --no-cache-dir /src \
  && /opt/venv/bin/python -c "from orchestrator.proto import load; load()" \
- && /opt/venv/bin/snapclip --help >/dev/null
+ && /opt/venv/bin/snapclip --help >/dev/null \
+ && /opt/venv/bin/snapclip models fetch --model faces
 
 FROM ${PYTHON_IMAGE}
 # FFmpeg renders the clips; DejaVu Sans is the captions' font; espeak-ng speaks the sentence

@@ -471,19 +471,25 @@ def models_fetch(
     model_repository: Annotated[Path | None, typer.Option(help="Model repository folder.")
                                 ] = None,
     model: Annotated[list[str] | None, typer.Option(
-        help="Only this model's weights (whisper, clip, llm); repeatable.")] = None,
+        help="Only this model's weights (whisper, clip, llm, faces); repeatable.")] = None,
 ) -> None:
     """Put the weights of every version a profile serves into the model repository, and make
-    the cache folders its configs name (TensorRT engines)."""
+    the cache folders its configs name (TensorRT engines); fetch the orchestrator's own face
+    detector (``faces``: BlazeFace, for the reframing) into this environment."""
     from orchestrator.paths import model_repository as resolve
+    from orchestrator.serving import face_model
     from orchestrator.serving.fetch import fetch
 
-    repository = resolve(model_repository)
-    for result in fetch(repository, profile, force=force, models=model or (),
-                        on_progress=lambda line: err.print(f"  {escape(line)}")):
-        state = "fetched" if result.fetched else "up to date"
-        err.print(f"{result.item.model} v{result.item.version} "
-                  f"({result.item.source.description}): {state} -> {result.path}")
+    served = [name for name in model or () if name != "faces"]
+    if not model or served:
+        repository = resolve(model_repository)
+        for result in fetch(repository, profile, force=force, models=served,
+                            on_progress=lambda line: err.print(f"  {escape(line)}")):
+            state = "fetched" if result.fetched else "up to date"
+            err.print(f"{result.item.model} v{result.item.version} "
+                      f"({result.item.source.description}): {state} -> {result.path}")
+    if not model or "faces" in model:
+        face_model.fetch(on_progress=lambda line: err.print(escape(line)))
 
 
 @models_app.command("pin")

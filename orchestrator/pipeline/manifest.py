@@ -106,6 +106,7 @@ class Clip:
     prompt_match: float | None = None  # 0..1 against Selection.prompt; None without one
     revision: int = 1  # one higher at each re-render (snapclip render)
     captions_edited: bool = False  # the captions are the creator's (an edited SRT), kept
+    split_screen: tuple[tuple[float, float], ...] = ()  # 9:16 stacks two people (clip time)
 
     @property
     def duration_s(self) -> float:
@@ -151,7 +152,8 @@ class Manifest:
             selection=Selection(**{**selection, "weights": Weights(**selection["weights"]),
                                    "notes": tuple(selection["notes"]),
                                    "aspects": tuple(selection.get("aspects", ()))}),
-            clips=tuple(Clip(**{**c, "scores": ClipScores(**c["scores"])})
+            clips=tuple(Clip(**{**c, "scores": ClipScores(**c["scores"]),
+                                "split_screen": tuple(tuple(s) for s in c.get("split_screen", ()))})
                         for c in data["clips"]),
             score_curve=ScoreCurve(tuple(curve["times_s"]), tuple(curve["scores"]))
             if (curve := data.get("score_curve")) else None,

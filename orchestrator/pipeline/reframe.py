@@ -1,11 +1,16 @@
 """Reframing a landscape video for 9:16 (or 1:1): a crop window that follows the subject.
 
-Per sampled frame the subject is the largest face OpenCV's Haar cascade finds, else the centre
-of the most salient region (spectral-residual saliency), else nothing. Both detectors ship
-inside the ``opencv-contrib-python-headless`` wheel, so nothing is downloaded. The per-frame
+Per sampled frame the subject is the largest face BlazeFace finds (``faces``), else the centre
+of the most salient region (OpenCV's spectral-residual saliency), else nothing. The per-frame
 centres are then smoothed - gaps filled, a median against single-frame misses, a dead zone so a
 subject who sways does not drag the window, and a speed limit so it glides rather than jumps -
 and handed to FFmpeg's ``crop`` filter as a piecewise-linear function of time.
+
+When two people sit side by side (a podcast's two-shot) a 9:16 window can show only one of
+them, and following whoever is larger would jump between them. Frames where two faces of a size
+stand apart are marked, and where that holds for at least ``MIN_HOLD_S`` the 9:16 clip is
+stacked instead: the left person above, the right one below (``split_layout``); shorter spells
+are not split, and shorter gaps between split spells stay split, so the layout never flickers.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from itertools import pairwise
 from pathlib import Path
 
@@ -22,25 +26,47 @@ import numpy as np
 
 from orchestrator.contracts.limits import ASPECTS, ASPECTS_PATTERN
 from orchestrator.errors import InputError
+from orchestrator.pipeline.faces import detect_faces
 
 
-@cache
-def _face_detector():
-    import cv2
+@dataclass(frozen=True)
+class FrameSubject:
+    """Who a sampled frame is about."""
 
-    return cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")
+    x: float | None  # the crop's target, 0..1 of the width: the largest face, else salience
+    pair: tuple[float, float, float, float] | None = None  # two faces side by side (below)
+
+
+# Two faces make a pair - a two-person shot a 9:16 window cannot hold - when the smaller is at
+# least this high against the larger, and their centres this far apart (of the frame's width).
+PAIR_SIZE = 0.6
+PAIR_APART = 0.25
+
+
+def frame_subject(image: np.ndarray) -> FrameSubject:
+    """The subject of an RGB frame: faces (BlazeFace, ``faces``) first, else the centre of its
+    most salient region (OpenCV's spectral-residual saliency), else nothing."""
+    faces = detect_faces(image)
+    if faces:
+        first = faces[0]
+        pair = None
+        other = next((f for f in faces[1:] if f.height >= PAIR_SIZE * first.height
+                      and abs(f.x - first.x) >= PAIR_APART), None)
+        if other is not None:
+            left, right = sorted((first, other), key=lambda f: f.x)
+            pair = (round(left.x, 4), round(left.y, 4), round(right.x, 4), round(right.y, 4))
+        return FrameSubject(first.x, pair)
+    return FrameSubject(_salient_x(image))
 
 
 def subject_x(image: np.ndarray) -> float | None:
     """Horizontal centre of the subject in an RGB frame, 0..1, or None when there is none."""
+    return frame_subject(image).x
+
+
+def _salient_x(image: np.ndarray) -> float | None:
     import cv2
 
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    faces = _face_detector().detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5,
-                                              minSize=(max(12, grey.shape[0] // 12),) * 2)
-    if len(faces):
-        x, _, w, _ = max(faces, key=lambda f: f[2] * f[3])
-        return float((x + w / 2) / grey.shape[1])
     saliency = cv2.saliency.StaticSaliencySpectralResidual_create()
     ok, smap = saliency.computeSaliency(image)
     if not ok or smap is None:
@@ -142,19 +168,101 @@ def _drop_collinear(points: list[tuple[float, float]], tol_px: float = 1.0
 REFRAME_FILE = "reframe.json"  # the smoothed subject path, kept for re-renders
 
 
-def write_subject_path(path: Path, times_s: Sequence[float], centres: Sequence[float]) -> None:
-    """Keep the smoothed crop centres (0..1 of the width) at the sampled frame times."""
-    path.write_text(json.dumps({"times_s": [round(float(t), 3) for t in times_s],
-                                "centres": [round(float(c), 4) for c in centres]}) + "\n",
-                    encoding="utf-8")
+@dataclass(frozen=True)
+class SubjectPath:
+    """What the crops follow, per sampled frame: the smoothed window centre and the face pair
+    (``FrameSubject.pair``) where there was one."""
+
+    times_s: tuple[float, ...] = ()
+    centres: tuple[float, ...] = ()
+    pairs: tuple[tuple[float, float, float, float] | None, ...] = ()
 
 
-def read_subject_path(path: Path) -> tuple[list[float], list[float]]:
+def write_subject_path(path: Path, subject: SubjectPath) -> None:
+    """Keep the subject path (``reframe.json``) for re-renders."""
+    path.write_text(json.dumps({
+        "times_s": [round(float(t), 3) for t in subject.times_s],
+        "centres": [round(float(c), 4) for c in subject.centres],
+        "pairs": [list(p) if p else None for p in subject.pairs]}) + "\n", encoding="utf-8")
+
+
+def read_subject_path(path: Path) -> SubjectPath:
     """What ``write_subject_path`` kept; empty (a centred crop) when it is not there."""
     if not path.is_file():
-        return [], []
+        return SubjectPath()
     data = json.loads(path.read_text(encoding="utf-8"))
-    return [float(t) for t in data["times_s"]], [float(c) for c in data["centres"]]
+    return SubjectPath(tuple(float(t) for t in data["times_s"]),
+                       tuple(float(c) for c in data["centres"]),
+                       tuple(tuple(p) if p else None for p in data.get("pairs", ())))
+
+
+MIN_HOLD_S = 4.0  # the shortest spell of split screen, and the shortest gap between two
+
+
+@dataclass(frozen=True)
+class SplitLayout:
+    """Where a 9:16 clip is stacked: clip-time spans, and the two faces (0..1 of the frame)."""
+
+    spans: tuple[tuple[float, float], ...]
+    top: tuple[float, float]  # the left person's face centre (x, y): the upper half
+    bottom: tuple[float, float]  # the right person's: the lower half
+
+    def covers(self, duration_s: float) -> bool:
+        return len(self.spans) == 1 and self.spans[0][0] <= 0 and self.spans[0][1] >= duration_s
+
+
+def split_layout(subject: SubjectPath, start_s: float, end_s: float,
+                 min_hold_s: float = MIN_HOLD_S) -> SplitLayout | None:
+    """The split-screen spells of the clip ``[start_s, end_s]``, or None for none.
+
+    A frame without a pair between two with one counts as a pair (a blink of the detector);
+    spells shorter than ``min_hold_s`` are dropped and gaps shorter than it are closed; a spell
+    that ends or starts within ``min_hold_s`` of the clip's edge runs to it.
+    """
+    times, pairs = subject.times_s, subject.pairs
+    inside = [i for i, t in enumerate(times) if start_s <= t <= end_s and i < len(pairs)]
+    if not inside:
+        return None
+    flags = [pairs[i] is not None for i in inside]
+    for k in range(1, len(flags) - 1):
+        flags[k] = flags[k] or (flags[k - 1] and flags[k + 1])
+    step = float(np.median(np.diff(times))) if len(times) > 1 else 1.0
+    duration = end_s - start_s
+    spells: list[list[float]] = []
+    for k, i in enumerate(inside):
+        if not flags[k]:
+            continue
+        begin = max(0.0, times[i] - start_s - step / 2)
+        finish = min(duration, times[i] - start_s + step / 2)
+        if spells and begin - spells[-1][1] < min_hold_s:
+            spells[-1][1] = finish
+        else:
+            spells.append([begin, finish])
+    spells = [s for s in spells if s[1] - s[0] >= min_hold_s]
+    if not spells:
+        return None
+    if spells[0][0] < min_hold_s:
+        spells[0][0] = 0.0
+    if duration - spells[-1][1] < min_hold_s:
+        spells[-1][1] = duration
+    chosen = [pairs[i] for k, i in enumerate(inside) if pairs[i] is not None]
+    left = np.median([(p[0], p[1]) for p in chosen], axis=0)
+    right = np.median([(p[2], p[3]) for p in chosen], axis=0)
+    return SplitLayout(tuple((round(a, 3), round(b, 3)) for a, b in spells),
+                       (float(left[0]), float(left[1])), (float(right[0]), float(right[1])))
+
+
+def panel_crop(source_w: int, source_h: int, centre: tuple[float, float],
+               panel: tuple[int, int], zoom: float = 0.75) -> str:
+    """FFmpeg ``crop`` for one half of a split screen: a window of the panel's shape, ``zoom``
+    of the source's height, centred on a face (kept inside the frame)."""
+    height = min(source_h, round(source_h * zoom / 2) * 2)
+    width = min(source_w, round(height * panel[0] / panel[1] / 2) * 2)
+    height = min(height, round(width * panel[1] / panel[0] / 2) * 2)
+    x = int(np.clip(centre[0] * source_w - width / 2, 0, source_w - width))
+    # The face sits in the upper part of its panel, where a head and shoulders shot has it.
+    y = int(np.clip(centre[1] * source_h - height * 0.4, 0, source_h - height))
+    return f"crop={width}:{height}:{x}:{y}"
 
 
 def parse_aspects(text: str) -> tuple[str, ...]:

@@ -39,8 +39,12 @@ from orchestrator.pipeline.render.editors import (
     build_timeline,
     write_timelines,
 )
-from orchestrator.pipeline.render.encode import crop_keyframes
-from orchestrator.pipeline.render.stage import ClipCut, render_renditions, rendition_name
+from orchestrator.pipeline.render.stage import (
+    clip_cut,
+    render_renditions,
+    rendition_name,
+    split_spans,
+)
 from orchestrator.pipeline.render.styles import parse_style
 
 STAGED = ".rerender-"  # the prefix of files rendered aside, renamed into place when all are
@@ -82,11 +86,8 @@ async def rerender(out: Path, edit: ClipEdit, *, source: Path | None = None) -> 
         media = _source(manifest, source)
         aspects = _aspects(edit.aspect, clip, manifest)
         lines, edited_words = _captions(out, manifest, clip, edit, start, end)
-        times, centres = read_subject_path(out / REFRAME_FILE)
         stem = f"clip_{clip.rank:02d}"
-        cut = ClipCut(stem, start, end, lines,
-                      captions.keywords(clip.title, [w for line in lines for w in line.words]),
-                      crop_keyframes(times, centres, start, end))
+        cut = clip_cut(stem, start, end, lines, clip.title, read_subject_path(out / REFRAME_FILE))
         srt = out / f"{STAGED}{stem}.srt"
         try:
             staged = await render_renditions(
@@ -106,6 +107,7 @@ async def rerender(out: Path, edit: ClipEdit, *, source: Path | None = None) -> 
         edited = replace(clip, start_s=round(start, 3), end_s=round(end, 3),
                          revision=clip.revision + 1, file=f"{stem}.mp4",
                          captions_edited=edited_words,
+                         split_screen=split_spans(cut, aspects),
                          renditions={a: rendition_name(stem, a, n == 0)
                                      for n, a in enumerate(aspects)})
         clips = tuple(edited if c.rank == clip.rank else c for c in manifest.clips)

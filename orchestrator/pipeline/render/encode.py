@@ -18,7 +18,13 @@ from pathlib import Path
 
 from orchestrator.contracts.limits import MEDIA_DEMUXERS, MEDIA_PROTOCOLS
 from orchestrator.errors import SnapclipError
-from orchestrator.pipeline.reframe import ASPECTS, crop_filter, crop_geometry
+from orchestrator.pipeline.reframe import (
+    ASPECTS,
+    SplitLayout,
+    crop_filter,
+    crop_geometry,
+    panel_crop,
+)
 
 BACKGROUND = "0x14181f"
 # The source is opened as ``probe`` opened it: a local file in a known container, nothing else.
@@ -42,6 +48,7 @@ class RenderJob:
     fps: float = 0.0
     crop_keyframes: tuple[tuple[float, float], ...] = ()  # (clip time s, centre 0..1)
     ass: Path | None = None  # burned in when given; must sit in ``out``'s folder
+    split: SplitLayout | None = None  # stacked two-person spells (9:16 only)
 
 
 def ffmpeg_command(job: RenderJob) -> list[str]:
@@ -53,11 +60,16 @@ def ffmpeg_command(job: RenderJob) -> list[str]:
     if job.has_video:
         w, h = job.source_size
         geometry = crop_geometry(w, h, job.aspect)
-        video = ",".join([crop_filter(geometry, w, h, job.crop_keyframes), *subtitles,
-                          "format=yuv420p"])
+        single = crop_filter(geometry, w, h, job.crop_keyframes)
         cmd += ["-ss", f"{job.start_s:.3f}", *SOURCE_INPUT, str(job.source),
-                "-t", f"{duration:.3f}",
-                "-filter:v", video, "-map", "0:v:0", "-map", "0:a:0"]
+                "-t", f"{duration:.3f}"]
+        if job.split is not None and geometry.horizontal:
+            graph = split_graph(job.split, single, (w, h), (out_w, out_h), duration,
+                                [*subtitles, "format=yuv420p"])
+            cmd += ["-filter_complex", graph, "-map", "[v]", "-map", "0:a:0"]
+        else:
+            video = ",".join([single, *subtitles, "format=yuv420p"])
+            cmd += ["-filter:v", video, "-map", "0:v:0", "-map", "0:a:0"]
         if job.fps > 0:
             cmd += ["-fps_mode", "cfr", "-r", f"{min(job.fps, 60.0):.3f}"]
     else:
@@ -70,6 +82,25 @@ def ffmpeg_command(job: RenderJob) -> list[str]:
             "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart", job.out.name]
     return cmd
+
+
+def split_graph(split: SplitLayout, single: str, source: tuple[int, int],
+                out: tuple[int, int], duration_s: float, after: list[str]) -> str:
+    """The filter graph of a clip with split-screen spells: the two faces' windows stacked
+    (left person above), shown over the single crop during the spells (or alone when one spell
+    covers the clip); ``after`` (captions, pixel format) applies to the result."""
+    out_w, out_h = out
+    panel = (out_w, out_h // 2)
+    scale = f"scale={panel[0]}:{panel[1]}:flags=lanczos,setsar=1"
+    halves = (f"[a]{panel_crop(*source, split.top, panel)},{scale}[top];"
+              f"[b]{panel_crop(*source, split.bottom, panel)},{scale}[bottom];"
+              "[top][bottom]vstack=inputs=2[two]")
+    tail = ",".join(after)
+    if split.covers(duration_s):
+        return f"[0:v:0]split=2[a][b];{halves};[two]{tail}[v]"
+    when = "+".join(f"between(t,{a:.3f},{b:.3f})" for a, b in split.spans)  # quoted below
+    return (f"[0:v:0]split=3[a][b][c];{halves};[c]{single}[one];"
+            f"[one][two]overlay=0:0:enable='{when}',{tail}[v]")
 
 
 async def render_clip(job: RenderJob) -> None:

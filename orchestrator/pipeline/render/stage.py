@@ -22,7 +22,10 @@ from orchestrator.pipeline.manifest import Clip
 from orchestrator.pipeline.reframe import (
     ASPECTS,
     REFRAME_FILE,
+    SplitLayout,
+    SubjectPath,
     smooth_path,
+    split_layout,
     write_subject_path,
 )
 from orchestrator.pipeline.render import captions
@@ -61,6 +64,16 @@ class ClipCut:
     lines: list[captions.Caption]
     emphasis: frozenset[str]  # words lit in the captions (captions.keywords)
     keyframes: tuple[tuple[float, float], ...]  # crop_keyframes of the span
+    split: SplitLayout | None = None  # where a 9:16 rendition stacks two people
+
+
+def clip_cut(stem: str, start_s: float, end_s: float, lines: list[captions.Caption],
+             title: str, subject: SubjectPath) -> ClipCut:
+    """What a clip's renditions need, from its span, captions, title and the subject path."""
+    return ClipCut(stem, start_s, end_s, lines,
+                   captions.keywords(title, [w for line in lines for w in line.words]),
+                   crop_keyframes(subject.times_s, subject.centres, start_s, end_s),
+                   split_layout(subject, start_s, end_s))
 
 
 async def render_renditions(source: Source, cut: ClipCut, aspects: tuple[str, ...],
@@ -92,7 +105,8 @@ async def render_renditions(source: Source, cut: ClipCut, aspects: tuple[str, ..
                 source=source.path, out=out, start_s=cut.start_s, end_s=cut.end_s,
                 aspect=aspect, has_video=source.has_video,
                 source_size=(source.width, source.height), fps=source.fps,
-                crop_keyframes=cut.keyframes, ass=ass))
+                crop_keyframes=cut.keyframes, ass=ass,
+                split=cut.split if aspect == "9:16" else None))
         finally:
             if ass:
                 ass.unlink(missing_ok=True)
@@ -114,7 +128,9 @@ async def render_clips(request: RenderInput, folder: Path, *,
     """
     source, signals, chosen = request.source, request.signals, request.selection.chosen
     centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
-    write_subject_path(folder / REFRAME_FILE, signals.times_s.tolist(), centres.tolist())
+    subject = SubjectPath(tuple(signals.times_s.tolist()), tuple(centres.tolist()),
+                          signals.face_pairs)
+    write_subject_path(folder / REFRAME_FILE, subject)
     words = request.transcript.words
     clips = []
     total, done = len(chosen) * len(request.aspects), 0
@@ -124,10 +140,7 @@ async def render_clips(request: RenderInput, folder: Path, *,
         lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
                                        c.end_s - c.start_s)
         (folder / f"{stem}.srt").write_text(captions.to_srt(lines), encoding="utf-8")
-        cut = ClipCut(stem, c.start_s, c.end_s, lines,
-                      captions.keywords(c.title, [w for line in lines for w in line.words]),
-                      crop_keyframes(signals.times_s.tolist(), centres.tolist(), c.start_s,
-                                     c.end_s))
+        cut = clip_cut(stem, c.start_s, c.end_s, lines, c.title, subject)
 
         def starting(aspect: str, out: Path, c: Candidate = c) -> None:
             on_clip(f"{out.name}  {c.start_s:.1f}-{c.end_s:.1f} s  {aspect}  {c.title}")
@@ -144,8 +157,13 @@ async def render_clips(request: RenderInput, folder: Path, *,
                           scores=item.scores, origin=c.origin, title=c.title, hook=c.hook,
                           reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt",
                           renditions={a: p.name for a, p in files.items()},
-                          prompt_match=c.prompt_match))
+                          prompt_match=c.prompt_match, split_screen=split_spans(cut, tuple(files))))
     return clips
+
+
+def split_spans(cut: ClipCut, aspects: tuple[str, ...]) -> tuple[tuple[float, float], ...]:
+    """The manifest's ``split_screen``: the spells stacked, when a 9:16 rendition is made."""
+    return cut.split.spans if cut.split is not None and "9:16" in aspects else ()
 
 
 def write_extras(request: RenderInput, folder: Path, clips: list[Clip]) -> dict[str, str]:

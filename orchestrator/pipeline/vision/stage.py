@@ -21,7 +21,7 @@ import numpy as np
 
 from orchestrator.contracts.clip import CLIP_METADATA, ClipMetadata
 from orchestrator.contracts.models import CLIP_IMAGE, CLIP_TEXT
-from orchestrator.pipeline.reframe import subject_x
+from orchestrator.pipeline.reframe import FrameSubject, frame_subject
 from orchestrator.pipeline.vision.frames import ChangeMeter, Frame, iter_frames
 from orchestrator.serving.client import TritonModels
 
@@ -44,6 +44,8 @@ class FrameSignals:
     subject_x: tuple[float | None, ...]  # (N,) subject centre 0..1, None where none found
     embeddings: np.ndarray | None  # (N, D) L2-normalized, None when similarity is off
     source_size: tuple[int, int]
+    # (N,) two faces side by side (left x, y, right x, y), None where not (reframe)
+    face_pairs: tuple[tuple[float, float, float, float] | None, ...] = ()
 
     @classmethod
     def empty(cls) -> FrameSignals:
@@ -73,15 +75,15 @@ async def analyse_video(models: TritonModels, request: VisionInput, *,
     frames = iter_frames(request.path)
     meter = ChangeMeter()
     times: list[float] = []
-    subjects: list[float | None] = []
+    subjects: list[FrameSubject] = []
     embeddings: list[np.ndarray] = []
     size = (0, 0)
     expected = max(1, int(request.duration_s / 1.0) + 1)  # frames sampled once a second
 
-    def measure(batch: list[Frame]) -> list[float | None]:
+    def measure(batch: list[Frame]) -> list[FrameSubject]:
         for frame in batch:
             meter.add(frame.image)
-        return [subject_x(frame.image) for frame in batch]
+        return [frame_subject(frame.image) for frame in batch]
 
     upcoming = asyncio.create_task(asyncio.to_thread(_take, frames, request.batch))
     try:
@@ -102,9 +104,10 @@ async def analyse_video(models: TritonModels, request: VisionInput, *,
             frames.close()
         else:
             upcoming.add_done_callback(lambda _: frames.close())
-    return FrameSignals(np.asarray(times, dtype=np.float64), meter.values(), tuple(subjects),
+    return FrameSignals(np.asarray(times, dtype=np.float64), meter.values(),
+                        tuple(s.x for s in subjects),
                         np.stack(embeddings) if request.similarity and embeddings else None,
-                        size)
+                        size, tuple(s.pair for s in subjects))
 
 
 def _take(frames: Iterator[Frame], n: int) -> list[Frame]:
