@@ -28,7 +28,7 @@ from orchestrator.errors import InputError, SnapclipError
 
 if TYPE_CHECKING:
     from orchestrator.pipeline.ingest import Source
-    from orchestrator.pipeline.manifest import Weights
+    from orchestrator.pipeline.manifest import Clip, Weights
     from orchestrator.pipeline.run import RunResult
 
 # What `snapclip run` needs from a local server.
@@ -60,6 +60,13 @@ class _ConsoleReporter:
 
     def checkpoint(self, stage: str, data: dict[str, object]) -> None:
         """A CLI run does not resume: nothing to keep."""
+
+    def clip_ready(self, clip: Clip, folder: Path) -> None:
+        """Each clip as soon as it is rendered: it can be watched before the run ends."""
+        self._progress.console.print(
+            f"[bold green]{'ready':>7}[/] clip {clip.rank} ({clip.start_s:.1f}-{clip.end_s:.1f} s)"
+            f": {escape(str(folder / clip.file))} [dim](moves into the output folder when the "
+            "run ends)[/]")
 
     def transfer(self, name: str, done: int, total: int | None) -> None:
         """Byte progress, shown in MB (the total may be unknown)."""

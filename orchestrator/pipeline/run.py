@@ -40,6 +40,7 @@ from orchestrator.pipeline import asr, vision
 from orchestrator.pipeline.audio import AudioTrack, speech_chunks
 from orchestrator.pipeline.ingest import Source
 from orchestrator.pipeline.manifest import (
+    Clip,
     Manifest,
     ModelRef,
     ScoreCurve,
@@ -66,6 +67,11 @@ class Reporter(Protocol):
 
     def checkpoint(self, stage: str, data: dict[str, Any]) -> None:
         """``stage`` finished; ``data`` (JSON-ready) is what a resumed run needs from it."""
+
+    def clip_ready(self, clip: Clip, folder: Path) -> None:
+        """Every file of ``clip`` is written, in ``folder`` - the run's staging folder, renamed
+        to ``options.out`` when the run ends: the first clip can be watched before the last
+        is rendered."""
 
 
 @dataclass(frozen=True)
@@ -153,11 +159,14 @@ class RunResult:
     out: Path
     manifest: Manifest
     transcript: Transcript
+    # (stage, start, end) in seconds since the run began: when each stage ran (they overlap)
+    spans_s: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass
 class _Clock:
     timings: dict[str, float] = field(default_factory=dict)
+    spans: list[tuple[str, float, float]] = field(default_factory=list)
     _start: float = field(default_factory=time.perf_counter)
 
     async def timed(self, name: str, work: Awaitable[T]) -> T:
@@ -165,7 +174,14 @@ class _Clock:
         try:
             return await work
         finally:
-            self.timings[name] = round(time.perf_counter() - start, 3)
+            self.mark(name, start)
+
+    def mark(self, name: str, start: float) -> None:
+        """``name`` ran from ``start`` (``time.perf_counter``) until now; a stage timed in
+        several parts (ingest) adds them up."""
+        end = time.perf_counter()
+        self.timings[name] = round(self.timings.get(name, 0.0) + end - start, 3)
+        self.spans.append((name, round(start - self._start, 3), round(end - self._start, 3)))
 
     def total(self) -> dict[str, float]:
         return {**self.timings, "total": round(time.perf_counter() - self._start, 3)}
@@ -243,7 +259,7 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                               else "scoring the transcript"))
             start = time.perf_counter()
             text = await moments.finish(spoken, audio.duration_s)
-            clock.timings["moments_after_asr"] = round(time.perf_counter() - start, 3)
+            clock.mark("moments_after_asr", start)
             clock.timings["moments"] = text.llm_s
             reporter.checkpoint("moments", text.to_dict())
         for note in text.notes:
@@ -271,7 +287,7 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
         similarities = tuple(vision.span_similarity(signals, embedded, spans))
     result = select(SelectInput(tuple(fitted), source.duration_s, signals.times_s,
                                 signals.change, similarities, options.weights, options.clips))
-    clock.timings["select"] = round(time.perf_counter() - start, 3)
+    clock.mark("select", start)
     decoys = [c.candidate.kind.replace("_", " ") for c in result.chosen
               if c.candidate.kind in DECOYS]
     if decoys:
@@ -298,7 +314,8 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                                 captions=options.captions, style=options.style)
         clips = await clock.timed("render", render_clips(
             rendering, staging, on_clip=lambda line: reporter.stage("render", line),
-            on_progress=lambda done, total: reporter.progress("render", done, total)))
+            on_progress=lambda done, total: reporter.progress("render", done, total),
+            on_ready=reporter.clip_ready))
         write_extras(rendering, staging, clips)
         _write_json(staging / "transcript.json", transcript.to_dict())
         manifest = Manifest(
@@ -313,7 +330,8 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
         # no longer this run's (cancelled, or taken over by another replica), so nothing is
         # published over the output of the run that holds it.
         reporter.stage("render", f"publishing {len(clips)} clips")
-    return RunResult(out=options.out.resolve(), manifest=manifest, transcript=transcript)
+    return RunResult(out=options.out.resolve(), manifest=manifest, transcript=transcript,
+                     spans_s=tuple(clock.spans))
 
 
 async def _transcribe(options: RunOptions, models: TritonModels, reporter: Reporter,

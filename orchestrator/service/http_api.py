@@ -330,8 +330,10 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
 
     @app.get("/v1/jobs/{job_id}/events", tags=["jobs"],
              response_class=StreamingResponse,
-             summary="Progress as Server-Sent Events: `progress` events (JobEvent), then one "
-                     "`result` event whose JobEvent carries the finished job.",
+             summary="Progress as Server-Sent Events: `progress` events (JobEvent), a "
+                     "`clip_ready` event per clip as soon as it is rendered (its files can be "
+                     "fetched at once), then one `result` event whose JobEvent carries the "
+                     "finished job.",
              responses={200: {"content": {"text/event-stream": {}}},
                         **errors(401, 404, 422)})
     async def job_events(job_id: str, after: int = 0,
@@ -347,10 +349,12 @@ def create_app(api: JobsApi, health: ServiceHealth, *, uploads_dir: Path,
              responses=errors(401, 403, 404),
              response_class=FileResponse,
              summary="A file of a succeeded job: clips, captions, manifest.json, timeline.png, "
-                     "editor timelines (clips.otio, .edl, .fcpxml, .xml), transcript.json.")
+                     "editor timelines (clips.otio, .edl, .fcpxml, .xml), transcript.json; "
+                     "while it runs, the files of the clips a `clip_ready` event named.")
     async def job_files(job_id: str, path: str) -> FileResponse:
         job = await api.job(job_id)
-        return FileResponse(job_file(job.out_dir, path))
+        early = await api.ready_file(job, path)  # a clip rendered while the job still runs
+        return FileResponse(early or job_file(job.out_dir, path))
 
     web = resources.files("orchestrator.service").joinpath("web")
     app.mount("/", StaticFiles(directory=str(web), html=True), name="web")
@@ -371,5 +375,6 @@ async def _sse(events: AsyncIterator[Any | None]) -> AsyncIterator[str]:
         if event is None:
             yield ": keep-alive\n\n"
             continue
-        kind = "result" if event.HasField("result") else "progress"
+        kind = ("result" if event.HasField("result") else
+                "clip_ready" if event.HasField("clip") else "progress")
         yield f"id: {event.id}\nevent: {kind}\ndata: {json.dumps(rest.to_json(event))}\n\n"

@@ -9,6 +9,7 @@ each API maps them to its own status codes.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -61,9 +62,31 @@ def job_message(job: Job) -> Any:
                   created_at=_timestamp(job.created_at), updated_at=_timestamp(job.updated_at))
 
 
+CLIP_READY = "clip_ready"  # the stage of the events a rendered clip sends (runner)
+
+
+def _ready_clip(event: Event) -> dict[str, Any] | None:
+    """What a ``clip_ready`` event's message holds (JSON), or None for any other event."""
+    if event.stage != CLIP_READY:
+        return None
+    try:
+        data = json.loads(event.message)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def event_message(event: Event) -> Any:
+    message, clip = event.message, None
+    if (ready := _ready_clip(event)) is not None:  # the staging folder stays inside the service
+        clip = pb.ClipReady(rank=ready["rank"], file=ready["file"], start_s=ready["start_s"],
+                            end_s=ready["end_s"], title=ready["title"],
+                            renditions=ready["renditions"], captions=ready["captions"])
+        message = (f"clip {clip.rank} ready: {clip.file} "
+                   f"({clip.start_s:.1f}-{clip.end_s:.1f} s)")
     return pb.JobEvent(id=event.id, job_id=event.job_id, stage=event.stage,
-                       progress=event.progress, message=event.message, at=_timestamp(event.at))
+                       progress=event.progress, message=message, at=_timestamp(event.at),
+                       clip=clip)
 
 
 class JobsApi:
@@ -124,6 +147,23 @@ class JobsApi:
     async def job(self, job_id: str) -> Job:
         """The stored job (``UnknownJobError`` when there is none)."""
         return await asyncio.to_thread(self._store.get, job_id)
+
+    async def ready_file(self, job: Job, relative: str) -> Path | None:
+        """A file of a clip that is ready while its job still runs (a ``clip_ready`` event
+        named it), in the run's staging folder; None when no such event names it."""
+        if job.state is not JobState.RUNNING:
+            return None
+        for event in await asyncio.to_thread(self._store.events, job.id):
+            ready = _ready_clip(event)
+            if ready is None or relative not in {*ready["renditions"].values(),
+                                                 ready["captions"]}:
+                continue
+            folder = Path(ready["folder"]).resolve()
+            if self._jobs_dir is None or not folder.is_relative_to(self._jobs_dir):
+                return None
+            path = folder / relative
+            return path if path.is_file() else None
+        return None
 
     async def get(self, job_id: str) -> Any:
         return job_message(await self.job(job_id))

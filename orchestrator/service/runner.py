@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import json
 import logging
 import os
 import shutil
@@ -42,6 +43,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.errors import SnapclipError
 from orchestrator.pipeline.ingest import UrlPolicy, open_source_async
+from orchestrator.pipeline.manifest import Clip
 from orchestrator.pipeline.run import Resume, RunOptions, run
 from orchestrator.service.logs import job_id_var
 from orchestrator.service.metrics import ServiceMetrics
@@ -133,6 +135,14 @@ class _StoreReporter:
                         str(exc).splitlines()[0])
             return
         self._saved.add(stage)
+
+    def clip_ready(self, clip: Clip, folder: Path) -> None:
+        """A ``clip_ready`` event: the clip's files and the (staging) folder that holds them,
+        so the API can serve them before the job ends (``JobsApi.ready_file``)."""
+        self._emit("clip_ready", self._last, json.dumps({
+            "rank": clip.rank, "file": clip.file, "start_s": clip.start_s,
+            "end_s": clip.end_s, "title": clip.title, "renditions": clip.renditions,
+            "captions": clip.captions, "folder": str(folder)}))
 
     def finish(self) -> None:
         self._finish_stage()

@@ -40,6 +40,10 @@ def test_run_small_video_end_to_end(talk_video: Path, grpc_url: str, tmp_path: P
     summary = json.loads(proc.stdout)
     assert summary["out"] == str(out) and summary["manifest"] == str(out / "manifest.json")
     assert len(summary["clips"]) == 1 and Path(summary["clips"][0]["file"]).is_file()
+    # The clip was reported as soon as it was rendered, where it lay until the run ended.
+    ready = [line for line in proc.stderr.splitlines() if line.strip().startswith("ready")]
+    assert len(ready) == 1 and "clip 1" in ready[0] and "clip_01.mp4" in ready[0], proc.stderr
+    assert ".result.partial-" in ready[0]
     assert sorted(p.name for p in out.iterdir()) == [
         "clip_01.mp4", "clip_01.srt", "clip_01_16x9.mp4", "clips.edl", "clips.fcpxml",
         "clips.otio", "clips.xml", "manifest.json", "reframe.json", "timeline.png",

@@ -57,6 +57,9 @@ def test_submit_watch_get_end_to_end(stub, talk: Path, service: Service):
     assert first == order, seen
     progress = [e.progress for e in events[:-1]]
     assert progress == sorted(progress) and progress[-1] <= 1.0
+    (ready,) = [e for e in events if e.HasField("clip")]
+    assert ready.stage == "clip_ready" and ready.clip.file == "clip_01.mp4"
+    assert events.index(ready) < len(events) - 2  # before the render stage's last word
     got = stub.Get(pb.GetRequest(job_id=job.id))
     manifest = json.loads(got.manifest_json)
     assert manifest["schema"] == "snapclip.manifest/v1" and len(manifest["clips"]) == 1

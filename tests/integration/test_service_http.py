@@ -70,7 +70,10 @@ def test_upload_progress_and_files_end_to_end(client: httpx.Client, service: Ser
                                                            "max_len_s": 12.0}
     events = sse(client, f"/v1/jobs/{job['id']}/events")
     kinds = [k for k, _ in events]
-    assert kinds[-1] == "result" and set(kinds[:-1]) == {"progress"}
+    assert kinds[-1] == "result" and set(kinds[:-1]) == {"progress", "clip_ready"}
+    # The clip was announced as soon as it was rendered, before the job ended.
+    (ready,) = [e for k, e in events if k == "clip_ready"]
+    assert ready["stage"] == "clip_ready" and ready["clip"]["rank"] == 1
     order = ["ingest", "asr", "moments", "select", "render"]
     seen = [e["stage"] for _, e in events[:-1] if e["stage"] in order]
     assert sorted(set(seen), key=seen.index) == order, seen
@@ -86,6 +89,9 @@ def test_upload_progress_and_files_end_to_end(client: httpx.Client, service: Ser
     got = client.get(f"/v1/jobs/{job['id']}").json()
     manifest = json.loads(got["manifest_json"])
     clip = manifest["clips"][0]
+    assert (ready["clip"]["file"], ready["clip"]["start_s"], ready["clip"]["end_s"]) == (
+        clip["file"], clip["start_s"], clip["end_s"])
+    assert "folder" not in ready["clip"] and "partial" not in ready["message"]
     video = client.get(f"/v1/jobs/{job['id']}/files/{clip['file']}")
     assert video.status_code == 200 and video.headers["content-type"] == "video/mp4"
     assert video.content == (service.jobs / job["id"] / clip["file"]).read_bytes()

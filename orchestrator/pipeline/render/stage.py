@@ -118,13 +118,15 @@ async def render_renditions(source: Source, cut: ClipCut, aspects: tuple[str, ..
 async def render_clips(request: RenderInput, folder: Path, *,
                        on_clip: Callable[[str], None] = lambda line: None,
                        on_progress: Callable[[int, int], None] = lambda done, total: None,
+                       on_ready: Callable[[Clip, Path], None] = lambda clip, folder: None,
                        ) -> list[Clip]:
     """Render every chosen clip in every aspect with its captions into ``folder``; return
     manifest entries.
 
     The subject path is smoothed once for the whole video and cut into keyframes once per
     clip; each aspect only places its own window on it (``crop_geometry``), so a further aspect
-    costs one more FFmpeg encode and nothing else.
+    costs one more FFmpeg encode and nothing else. ``on_ready`` hears of each clip as soon as
+    all its files are written.
     """
     source, signals, chosen = request.source, request.signals, request.selection.chosen
     centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
@@ -158,6 +160,7 @@ async def render_clips(request: RenderInput, folder: Path, *,
                           reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt",
                           renditions={a: p.name for a, p in files.items()},
                           prompt_match=c.prompt_match, split_screen=split_spans(cut, tuple(files))))
+        on_ready(clips[-1], folder)
     return clips
 
 

@@ -135,6 +135,8 @@ function openJob(id) {
   stageRows.clear();
   $("stages").tBodies[0].replaceChildren();
   $("results").hidden = true;
+  $("ready").replaceChildren("Ready to watch:");
+  $("ready").hidden = true;
   $("job-error").textContent = "";
   $("job").hidden = false;
   $("job-id").textContent = id;
@@ -142,6 +144,15 @@ function openJob(id) {
   api(`/v1/jobs/${id}`).then(showJob).catch((err) => { $("job-error").textContent = err.message; });
   events = new EventSource(`/v1/jobs/${id}/events`);
   events.addEventListener("progress", (e) => showEvent(JSON.parse(e.data)));
+  // Each clip as soon as it is rendered, before the job ends: a link to watch it now.
+  events.addEventListener("clip_ready", (e) => {
+    const { clip } = JSON.parse(e.data);
+    $("ready").hidden = false;
+    const watch = link(fileUrl(id, clip.file), `#${clip.rank} ${clip.title} (${clip.start_s.toFixed(0)}–${clip.end_s.toFixed(0)} s)`);
+    watch.removeAttribute("download");
+    watch.target = "_blank";
+    $("ready").append(" ", watch);
+  });
   events.addEventListener("result", (e) => {
     events.close();
     events = null;
