@@ -125,8 +125,10 @@ class CpuSampler:
         self._sample()
 
     def _sample(self) -> None:
-        self.samples.append((time.perf_counter() - self.started, tree_cpu_s(os.getpid()),
-                             tree_cpu_s(self.triton_pid)))
+        # The local Triton is a child of this process: its tree is taken out of ours.
+        triton = tree_cpu_s(self.triton_pid)
+        self.samples.append((time.perf_counter() - self.started,
+                             tree_cpu_s(os.getpid()) - triton, triton))
 
     def _loop(self) -> None:
         while not self._stop.is_set():
