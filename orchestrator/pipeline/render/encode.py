@@ -27,6 +27,9 @@ from orchestrator.pipeline.reframe import (
 )
 
 BACKGROUND = "0x14181f"
+# libx264's speed/quality: scripts/bench_encode.py measures the candidates side by side.
+PRESET = "veryfast"
+CRF = 21
 # The source is opened as ``probe`` opened it: a local file in a known container, nothing else.
 SOURCE_INPUT = ("-protocol_whitelist", MEDIA_PROTOCOLS, "-format_whitelist", MEDIA_DEMUXERS,
                 "-i")
@@ -49,6 +52,8 @@ class RenderJob:
     crop_keyframes: tuple[tuple[float, float], ...] = ()  # (clip time s, centre 0..1)
     ass: Path | None = None  # burned in when given; must sit in ``out``'s folder
     split: SplitLayout | None = None  # stacked two-person spells (9:16 only)
+    preset: str = PRESET
+    crf: int = CRF
 
 
 def ffmpeg_command(job: RenderJob) -> list[str]:
@@ -78,7 +83,7 @@ def ffmpeg_command(job: RenderJob) -> list[str]:
                 "-t", f"{duration:.3f}",
                 "-filter:v", ",".join([*subtitles, "format=yuv420p"]) or "null",
                 "-map", "0:v:0", "-map", "1:a:0"]
-    cmd += ["-c:v", "libx264", "-preset", "veryfast", "-crf", "21",
+    cmd += ["-c:v", "libx264", "-preset", job.preset, "-crf", str(job.crf),
             "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart", job.out.name]
     return cmd

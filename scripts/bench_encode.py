@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Benchmark: libx264 presets and CRFs for the clips, by encode time and SSIM.
+
+One 30-second 9:16 clip is cut, as ``snapclip render`` cuts it (the same FFmpeg command from
+``render/encode.py``: crop following a moving subject, scale to 1080x1920, captions burned in),
+from a synthesized 1280x720 source with motion, fine detail and text (FFmpeg's ``testsrc2``
+under a moving ``mandelbrot`` zoom). The reference is the same command losslessly encoded
+(``-qp 0``); each candidate is encoded and compared with it by FFmpeg's ``ssim`` filter. Prints
+a table - wall seconds, x real time, size, SSIM (All) and its dB - and the fastest candidate
+whose SSIM is within ``--margin`` of the best one measured. The synthetic source is far harder
+to encode than a talk (every pixel moves); ``--source`` measures on a real video instead.
+
+    .venv/bin/python scripts/bench_encode.py [--presets ultrafast,superfast,veryfast,faster]
+        [--crfs 20,23,26] [--margin 0.005] [--source talk.mp4 --start 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+import subprocess
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from orchestrator.contracts.transcript import Word
+from orchestrator.pipeline.ingest import probe
+from orchestrator.pipeline.render import captions
+from orchestrator.pipeline.render.encode import CRF, PRESET, RenderJob, ffmpeg_command
+from orchestrator.pipeline.render.styles import DEFAULT_STYLE
+
+SECONDS = 30.0
+
+
+def make_source(path: Path) -> Path:
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
+         f"mandelbrot=size=1280x720:rate=30:end_scale=0.01,trim=duration={SECONDS + 2}",
+         "-f", "lavfi", "-i", f"testsrc2=size=640x360:rate=30:duration={SECONDS + 2}",
+         "-f", "lavfi", "-i", f"sine=frequency=300:duration={SECONDS + 2}",
+         "-filter_complex", "[0:v][1:v]overlay=x='320+200*sin(t)':y=180[v]",
+         "-map", "[v]", "-map", "2:a", "-c:v", "libx264", "-qp", "0", "-preset", "ultrafast",
+         "-c:a", "aac", str(path)], check=True)
+    return path
+
+
+def encode(job: RenderJob, extra: list[str] | None = None) -> float:
+    command = ffmpeg_command(job)
+    if extra is not None:  # the lossless reference: replace the rate control
+        at = command.index("-preset")
+        command[at:at + 4] = extra
+    start = time.perf_counter()
+    subprocess.run(command, cwd=job.out.parent, check=True)
+    return time.perf_counter() - start
+
+
+def ssim(candidate: Path, reference: Path) -> float:
+    proc = subprocess.run(["ffmpeg", "-hide_banner", "-i", str(candidate), "-i", str(reference),
+                           "-lavfi", "[0:v][1:v]ssim", "-f", "null", "-"],
+                          capture_output=True, text=True, check=True)
+    found = re.findall(r"All:([0-9.]+)", proc.stderr)
+    return float(found[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--presets", default="ultrafast,superfast,veryfast,faster")
+    parser.add_argument("--crfs", default="20,23,26")
+    parser.add_argument("--margin", type=float, default=0.005,
+                        help="SSIM below the best measured that still counts as as good")
+    parser.add_argument("--source", type=Path, help="a real video instead of the synthetic one")
+    parser.add_argument("--start", type=float, default=1.0, help="where in it the clip starts")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="snapclip-bench-encode-") as tmp:
+        folder = Path(tmp)
+        source = probe(str(args.source or make_source(folder / "source.mkv")))
+        lines = captions.caption_lines(
+            [Word(k * 0.5, k * 0.5 + 0.4, word, 1.0) for k, word in
+             enumerate(("some words on the screen to burn in " * 8).split())], SECONDS)
+        ass = folder / "captions.ass"
+        ass.write_text(captions.to_ass(lines, 1080, 1920, DEFAULT_STYLE), encoding="utf-8")
+        base = RenderJob(source=source.path, out=folder / "reference.mp4", start_s=args.start,
+                         end_s=args.start + SECONDS, aspect="9:16", source_size=(source.width,
+                                                                         source.height),
+                         fps=source.fps, crop_keyframes=((0.0, 0.3), (SECONDS, 0.7)), ass=ass)
+        print("encoding the lossless reference ...", flush=True)
+        encode(base, ["-preset", "ultrafast", "-qp", "0"])
+        rows = []
+        for preset in args.presets.split(","):
+            for crf in (int(c) for c in args.crfs.split(",")):
+                out = folder / f"{preset}-{crf}.mp4"
+                seconds = encode(replace(base, out=out, preset=preset, crf=crf))
+                rows.append((preset, crf, seconds, out.stat().st_size, ssim(out, base.out)))
+                print(f"  {preset}/{crf}: {seconds:.1f} s", flush=True)
+    best = max(r[4] for r in rows)
+    print(f"\n30-s 1080x1920 clip (crop, scale, captions), libx264, {args.margin} SSIM margin")
+    print(f"{'preset':<11}{'CRF':>4}{'wall s':>8}{'x real':>8}{'MB':>7}{'SSIM':>8}{'dB':>7}")
+    for preset, crf, seconds, size, value in rows:
+        mark = " (today)" if (preset, crf) == (PRESET, CRF) else ""
+        db = -10 * math.log10(max(1e-9, 1 - value))
+        print(f"{preset:<11}{crf:>4}{seconds:>8.1f}{SECONDS / seconds:>8.1f}"
+              f"{size / 1e6:>7.1f}{value:>8.4f}{db:>7.2f}{mark}")
+    good = [r for r in rows if r[4] >= best - args.margin]
+    pick = min(good, key=lambda r: r[2])
+    print(f"fastest within {args.margin} of the best SSIM ({best:.4f}): {pick[0]}/{pick[1]} "
+          f"({pick[2]:.1f} s, SSIM {pick[4]:.4f})")
+
+
+if __name__ == "__main__":
+    main()
