@@ -13,6 +13,7 @@ NonMaxSuppression at IoU 0.3). The weights come from ``serving.face_model``.
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -59,15 +60,23 @@ def _anchors() -> np.ndarray:
     return np.asarray(centres, dtype=np.float32)
 
 
-@cache
-def _network() -> Any:  # a cv2.dnn.Net
-    import cv2
+# One network per thread: an OpenCV ``dnn.Net`` keeps its input and buffers inside it, and two
+# threads running one net at once crash the process (jobs run their vision stages in parallel
+# worker threads; tests/unit/test_faces.py runs four at once).
+_local = threading.local()
 
-    path = face_model_path()
-    if not is_fetched(path):
-        raise SnapclipError(f"the face detector is not installed ({path}); run "
-                            "`snapclip models fetch --model faces` (scripts/setup.sh does)")
-    return cv2.dnn.readNetFromTFLite(str(path))
+
+def _network() -> Any:  # a cv2.dnn.Net
+    net = getattr(_local, "net", None)
+    if net is None:
+        import cv2
+
+        path = face_model_path()
+        if not is_fetched(path):
+            raise SnapclipError(f"the face detector is not installed ({path}); run "
+                                "`snapclip models fetch --model faces` (scripts/setup.sh does)")
+        net = _local.net = cv2.dnn.readNetFromTFLite(str(path))
+    return net
 
 
 def detect_faces(image: np.ndarray) -> list[Face]:

@@ -3,6 +3,8 @@ two-person shot, and the split-screen spells with their minimum hold."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import cv2
 import numpy as np
 import pytest
@@ -85,3 +87,17 @@ def test_a_split_panel_is_centred_on_its_face_inside_the_frame():
     assert x + width / 2 == pytest.approx(0.25 * 1920, abs=1) and 0 <= y <= 1080 - height
     edge = panel_crop(1920, 1080, (0.02, 0.1), (1080, 960))
     assert edge.split(":")[2:] == ["0", "0"]
+
+
+def test_jobs_detect_faces_in_parallel_threads():
+    # Jobs run their vision stages at once in worker threads; one OpenCV net shared by them
+    # crashed the service (segmentation fault, found by test_three_run_at_once_...).
+    frame = cv2.resize(data.astronaut(), (224, 224), interpolation=cv2.INTER_AREA)
+    expected = detect_faces(frame)
+
+    def work(_: int) -> list[list]:
+        return [detect_faces(frame) for _ in range(25)]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = [faces for batch in pool.map(work, range(4)) for faces in batch]
+    assert all(faces == expected for faces in results)
