@@ -16,7 +16,8 @@ the llm), read from /proc every 0.25 s and shared equally among the stages runni
 use (``--out``/pipeline-profile.png). Then the time to the first clip, and the ratio (b) / (a),
 for ``--clips`` and for one clip.
 
-    .venv/bin/python scripts/bench_pipeline.py [--minutes 10] [--clips 5] [--out out/bench]
+    .venv/bin/python scripts/bench_pipeline.py [--minutes 10] [--clips 5] [--skip-one-clip]
+        [--out out/bench]
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -36,7 +38,7 @@ from orchestrator.pipeline import asr
 from orchestrator.pipeline.audio import decode_audio, speech_chunks
 from orchestrator.pipeline.ingest import probe
 from orchestrator.pipeline.run import RunOptions, run
-from orchestrator.serving.client import TritonModels
+from orchestrator.serving.client import Completion, TritonModels
 from orchestrator.serving.local import LocalTriton
 from orchestrator.synth.video import SAMPLE_SEGMENTS, make_sample_video
 
@@ -61,6 +63,36 @@ class _Quiet:
     def checkpoint(self, stage: str, data: dict[str, object]) -> None:
         pass
 
+
+
+@dataclass(frozen=True)
+class LlmCall:
+    purpose: str  # kind, digit (rating or topic), describe
+    start_s: float
+    end_s: float
+    tokens_in: int
+    tokens_out: int
+
+
+class RecordingModels(TritonModels):
+    """``TritonModels`` that records every ``llm`` request: what it asked, when, its tokens."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.calls: list[LlmCall] = []
+        self.started = time.perf_counter()
+
+    async def complete(self, prompt: str, sampling: Mapping[str, object], *,
+                       model: str = "llm", version: str = "") -> Completion:
+        start = time.perf_counter() - self.started
+        answer = await super().complete(prompt, sampling, model=model, version=version)
+        outputs = sampling.get("structured_outputs") or {}
+        assert isinstance(outputs, Mapping)
+        purpose = ("describe" if "json" in outputs else "kind" if "choice" in outputs
+                   else "digit")
+        self.calls.append(LlmCall(purpose, start, time.perf_counter() - self.started,
+                                  answer.input_tokens, answer.output_tokens))
+        return answer
 
 
 async def asr_alone(url: str, video: Path) -> float:
@@ -143,6 +175,7 @@ class Profile:
     samples: list[tuple[float, float, float]]
     first_clip_s: float | None
     offset_s: float  # the run's start on the sampler's clock
+    calls: list[LlmCall] = field(default_factory=list)  # on the run's clock
 
     def stage_cpu(self) -> dict[str, tuple[float, float]]:
         """CPU seconds (orchestrator, Triton) per stage: each sampling interval's CPU shared
@@ -191,14 +224,31 @@ class Profile:
 async def full(url: str, video: Path, out: Path, clips: int, triton_pid: int) -> Profile:
     reporter = _Quiet()
     with CpuSampler(triton_pid) as sampler:
-        async with TritonModels(url) as models:
-            reporter.started = time.perf_counter()
+        async with RecordingModels(url) as models:
+            reporter.started = models.started = time.perf_counter()
             offset = reporter.started - sampler.started
             result = await run(RunOptions(out=out, clips=clips,
                                           model_repository=model_repository()),
                                models, reporter, probe(str(video), min_duration_s=15))
     return Profile(result.manifest.timings_s, result.spans_s, sampler.samples,
-                   reporter.first_clip_s, offset)
+                   reporter.first_clip_s, offset, models.calls)
+
+
+def llm_table(profile: Profile) -> None:
+    """The llm's requests by purpose: how many, tokens in and out per request, and how many
+    of them ended after ASR (the wait the run cannot hide)."""
+    asr_end = max((b for n, _, b in profile.spans if n == "asr"), default=0.0)
+    print(f"{'llm requests':<18}{'count':>6}{'in/req':>8}{'out/req':>8}{'s/req':>7}"
+          f"{'after asr':>10}")
+    for purpose in ("kind", "digit", "describe"):
+        calls = [c for c in profile.calls if c.purpose == purpose]
+        if not calls:
+            continue
+        n = len(calls)
+        print(f"{purpose:<18}{n:>6}{sum(c.tokens_in for c in calls) / n:>8.0f}"
+              f"{sum(c.tokens_out for c in calls) / n:>8.1f}"
+              f"{sum(c.end_s - c.start_s for c in calls) / n:>7.1f}"
+              f"{sum(c.end_s > asr_end for c in calls):>10}")
 
 
 def report(profile: Profile, alone: float, clips: int, duration: float, out: Path) -> None:
@@ -216,6 +266,8 @@ def report(profile: Profile, alone: float, clips: int, duration: float, out: Pat
           f"{ours1 - ours0:>11.1f}{triton1 - triton0:>13.1f}")
     if "moments" in timings:
         print(f"  (llm time in all, most of it during asr: {timings['moments']:.1f} s)")
+    if profile.calls:
+        llm_table(profile)
     first = profile.first_clip_s
     print(f"(a) ASR alone {alone:.1f} s; (b) pipeline total {timings['total']:.1f} s; "
           f"ratio (b)/(a) = {timings['total'] / alone:.2f} (goal <= 2.0); first clip after "
@@ -235,6 +287,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--clips", type=int, default=5)
+    parser.add_argument("--skip-one-clip", action="store_true",
+                        help="measure --clips only, not also one clip (quicker, for iterating)")
     parser.add_argument("--out", type=Path, default=Path("out/bench"),
                         help="where the profile charts go")
     args = parser.parse_args()
@@ -253,7 +307,8 @@ def main() -> None:
             alone = asyncio.run(asr_alone(url, video))
             print(f"(a) ASR alone: {alone:.1f} s", flush=True)
             assert server.pid is not None
-            for clips in dict.fromkeys((args.clips, 1)):
+            counts = (args.clips,) if args.skip_one_clip else (args.clips, 1)
+            for clips in dict.fromkeys(counts):
                 profile = asyncio.run(full(url, video, folder / f"out{clips}", clips,
                                            server.pid))
                 report(profile, alone, clips, duration, args.out)

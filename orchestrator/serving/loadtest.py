@@ -137,8 +137,11 @@ def _sweep(model: str, url: str, version: str, folder: Path, settings: Settings)
         export = settings.out / f"{model}.c{level}.requests.json"
         more = ["--streaming", "--profile-export-file", str(export)] if streaming else []
 
-        def measure(options: list[str], level: int = level, more: list[str] = more
-                    ) -> list[perf.PerfRow]:
+        def measure(options: list[str], level: int = level, more: list[str] = more,
+                    export: Path = export) -> list[perf.PerfRow]:
+            # perf_analyzer refuses an export path that exists ("Path must not already
+            # exist"): a measurement taken again starts from no file.
+            export.unlink(missing_ok=True)
             return perf.run(model, url, input_data=data, concurrency=[level],
                             csv_path=folder / f"{model}.c{level}.csv",
                             request_count=settings.requests, window_ms=settings.window_ms,

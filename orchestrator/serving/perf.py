@@ -93,13 +93,21 @@ def run(model: str, grpc_url: str, *, input_data: Path, concurrency: Sequence[in
         except subprocess.TimeoutExpired as exc:
             raise PerfError(f"perf_analyzer did not finish in {timeout_s:.0f} s") from exc
         if proc.returncode != 0 or not part.is_file():
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-5:]
-            raise PerfError(f"perf_analyzer failed ({proc.returncode}): {' | '.join(tail)}")
+            raise PerfError(f"perf_analyzer failed ({proc.returncode}): "
+                            f"{_failure(proc.stderr or proc.stdout)}")
         header, *body = part.read_text().strip().splitlines()
         rows += body
         part.unlink()
     csv_path.write_text("\n".join([header, *rows]) + "\n")
     return read_csv(csv_path)
+
+
+def _failure(output: str) -> str:
+    """perf_analyzer's own error line(s), or the end of its output: after a bad option it
+    prints the error first and its whole usage text after it."""
+    lines = output.strip().splitlines()
+    errors = [line.strip() for line in lines if line.lower().startswith("error")]
+    return " | ".join(errors[:3] or lines[-5:])
 
 
 def read_csv(path: Path) -> list[PerfRow]:

@@ -34,3 +34,15 @@ def test_perf_analyzer_smoke_writes_csv(grpc_url: str, tmp_path: Path):
     assert [r.concurrency for r in rows] == [1, 2]
     assert all(r.throughput > 0 and r.p95_us > 0 for r in rows)
     assert report.read_text().startswith("Concurrency,Inferences/Second")
+
+
+def test_a_failure_names_perf_analyzers_own_error(grpc_url: str, tmp_path: Path):
+    # perf_analyzer refuses an export path that exists and prints its usage after the error
+    # (loadtest's second try at a level once died on exactly that); the message keeps the error.
+    data = perf.write_input_data(tmp_path / "frames.json", "IMAGE", video_frames(tmp_path, 1))
+    export = tmp_path / "exists.json"
+    export.write_text("")
+    with pytest.raises(perf.PerfError, match="Path must not already exist"):
+        perf.run("clip_image", grpc_url, input_data=data, concurrency=[1],
+                 csv_path=tmp_path / "c.csv", request_count=2,
+                 extra=["--profile-export-file", str(export)])
