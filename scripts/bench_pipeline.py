@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import tempfile
 import threading
@@ -86,8 +87,8 @@ class RecordingModels(TritonModels):
                        model: str = "llm", version: str = "") -> Completion:
         start = time.perf_counter() - self.started
         answer = await super().complete(prompt, sampling, model=model, version=version)
-        outputs = sampling.get("structured_outputs") or {}
-        assert isinstance(outputs, Mapping)
+        # The pinned backend takes structured_outputs as a JSON string.
+        outputs = json.loads(str(sampling.get("structured_outputs") or "{}"))
         purpose = ("describe" if "json" in outputs else "kind" if "choice" in outputs
                    else "digit")
         self.calls.append(LlmCall(purpose, start, time.perf_counter() - self.started,
@@ -277,6 +278,20 @@ def report(profile: Profile, alone: float, clips: int, duration: float, out: Pat
     print(f"profile chart: {picture}")
 
 
+def wait_until_idle(pid: int, *, below: float = 0.1, window_s: float = 3.0,
+                    limit_s: float = 300.0) -> float:
+    """Wait until Triton's processes use less than ``below`` of a core over ``window_s``
+    (the vLLM engines keep working for a while after the server says ready; a measurement
+    taken then is not the server's). Returns the seconds waited."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit_s:
+        before = tree_cpu_s(pid)
+        time.sleep(window_s)
+        if (tree_cpu_s(pid) - before) / window_s < below:
+            break
+    return time.perf_counter() - start
+
+
 async def warm_up(url: str, video: Path) -> None:
     audio = decode_audio(video)[: 16_000 * 20]
     async with TritonModels(url) as models:
@@ -304,11 +319,14 @@ def main() -> None:
             assert server.endpoints is not None
             url = server.endpoints.grpc
             asyncio.run(warm_up(url, video))
+            assert server.pid is not None
+            print(f"waited {wait_until_idle(server.pid):.0f} s for Triton to settle",
+                  flush=True)
             alone = asyncio.run(asr_alone(url, video))
             print(f"(a) ASR alone: {alone:.1f} s", flush=True)
-            assert server.pid is not None
             counts = (args.clips,) if args.skip_one_clip else (args.clips, 1)
             for clips in dict.fromkeys(counts):
+                wait_until_idle(server.pid)
                 profile = asyncio.run(full(url, video, folder / f"out{clips}", clips,
                                            server.pid))
                 report(profile, alone, clips, duration, args.out)
