@@ -27,7 +27,7 @@ import numpy as np
 
 from orchestrator.paths import REPO_ROOT, model_repository
 from orchestrator.pipeline.text import TextSignalInput, TextSignalStage
-from orchestrator.pipeline.types import Sentence
+from orchestrator.pipeline.types import DECOYS, UNCLASSIFIED, Sentence
 from orchestrator.serving.client import TritonModels
 from orchestrator.serving.local import LocalTriton
 from orchestrator.synth.video import SAMPLE_SEGMENTS
@@ -85,6 +85,17 @@ async def text_stage_time(url: str, version: str, talk: list[Sentence]) -> dict[
             clips=5, min_len_s=15, max_len_s=60, llm_version=version,
             model_repository=model_repository()), models)
         signal = await stage.finish(talk, talk[-1].end_s)
+        # As a run does: the kind of the best passages, until five are not decoys, then
+        # their titles and reasons (a run's selection also weighs the picture).
+        while True:
+            order = sorted(range(len(signal.candidates)),
+                           key=lambda n: -signal.candidates[n].text_score)
+            top = [n for n in order if signal.candidates[n].kind not in DECOYS][:5]
+            pending = [n for n in top if signal.candidates[n].kind == UNCLASSIFIED]
+            if not pending:
+                break
+            signal = await stage.classify(pending)
+        signal = await stage.describe(top)
         seconds = time.perf_counter() - start
     tokens = next((n for n in signal.notes if "prompt tokens" in n), "")
     return {"seconds": round(seconds, 1), "candidates": len(signal.candidates),

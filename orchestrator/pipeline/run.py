@@ -20,7 +20,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -52,7 +52,15 @@ from orchestrator.pipeline.output import staged_directory
 from orchestrator.pipeline.reframe import parse_aspects
 from orchestrator.pipeline.render import RenderInput, render_clips, write_extras
 from orchestrator.pipeline.render.styles import CaptionStyle, parse_style, style_text
-from orchestrator.pipeline.select import SelectInput, fit_candidates, select
+from orchestrator.pipeline.select import (
+    Scored,
+    SelectInput,
+    SelectResult,
+    chosen_indices,
+    fit_candidates,
+    select,
+    select_asking,
+)
 from orchestrator.pipeline.text import TextSignal, TextSignalInput, TextSignalStage, sentences
 from orchestrator.pipeline.types import DECOYS
 from orchestrator.serving.client import TritonModels
@@ -260,34 +268,53 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
             start = time.perf_counter()
             text = await moments.finish(spoken, audio.duration_s)
             clock.mark("moments_after_asr", start)
+        signals = await vision_task
+
+        start = time.perf_counter()
+        fitted = fit_candidates(text.candidates, spoken, min_len_s=options.min_len_s,
+                                max_len_s=options.max_len_s, duration_s=source.duration_s)
+        similarities = None
+        if similarity and fitted and signals.embeddings is not None:
+            if options.prompt:  # the frames are compared with what the creator asked for
+                embedded = np.repeat(await vision.embed_texts(models, [options.prompt],
+                                                              version=vision_version),
+                                     len(fitted), axis=0)
+            else:
+                texts = [f"{c.title}. {c.hook}" for c in fitted]
+                embedded = await vision.embed_texts(models, texts, version=vision_version)
+            spans = [(c.start_s, c.end_s) for c in fitted]
+            similarities = tuple(vision.span_similarity(signals, embedded, spans))
+
+        request = SelectInput(tuple(fitted), source.duration_s, signals.times_s,
+                              signals.change, similarities, options.weights, options.clips)
+        if moments is None:
+            result = select(request)
+            clock.mark("select", start)
+        else:
+            async def ask_kinds(pending: list[int]) -> dict[int, str]:
+                nonlocal text
+                assert moments is not None
+                text = await moments.classify(pending)
+                return {n: text.candidates[n].kind for n in pending}
+
+            # The llm is asked the kind (a sponsor read is never a highlight) only of the
+            # passages the selection picks; then it describes the clips chosen.
+            result = await select_asking(request, ask_kinds)
+            clock.mark("select", start)
+            start = time.perf_counter()
+            text = await moments.describe(chosen_indices(result))
+            result = _described(result, text)
+            clock.mark("moments_chosen", start)
             clock.timings["moments"] = text.llm_s
             reporter.checkpoint("moments", text.to_dict())
         for note in text.notes:
             reporter.stage("moments", note)
         notes.extend(text.notes)
-        signals = await vision_task
     finally:
         vision_task.cancel()
         if moments is not None:
             moments.cancel()
 
-    start = time.perf_counter()
-    fitted = fit_candidates(text.candidates, spoken, min_len_s=options.min_len_s,
-                            max_len_s=options.max_len_s, duration_s=source.duration_s)
-    similarities = None
-    if similarity and fitted and signals.embeddings is not None:
-        if options.prompt:  # the frames are compared with what the creator asked for
-            embedded = np.repeat(await vision.embed_texts(models, [options.prompt],
-                                                          version=vision_version),
-                                 len(fitted), axis=0)
-        else:
-            texts = [f"{c.title}. {c.hook}" for c in fitted]
-            embedded = await vision.embed_texts(models, texts, version=vision_version)
-        spans = [(c.start_s, c.end_s) for c in fitted]
-        similarities = tuple(vision.span_similarity(signals, embedded, spans))
-    result = select(SelectInput(tuple(fitted), source.duration_s, signals.times_s,
-                                signals.change, similarities, options.weights, options.clips))
-    clock.mark("select", start)
     decoys = [c.candidate.kind.replace("_", " ") for c in result.chosen
               if c.candidate.kind in DECOYS]
     if decoys:
@@ -332,6 +359,18 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
         reporter.stage("render", f"publishing {len(clips)} clips")
     return RunResult(out=options.out.resolve(), manifest=manifest, transcript=transcript,
                      spans_s=tuple(clock.spans))
+
+
+def _described(result: SelectResult, text: TextSignal) -> SelectResult:
+    """``result`` with each chosen clip's title and reason from the text stage's answer."""
+    index = {id(s.candidate): n for n, s in enumerate(result.scored)}
+
+    def told(item: Scored) -> Scored:
+        said = text.candidates[index[id(item.candidate)]]
+        return replace(item, candidate=replace(item.candidate, title=said.title,
+                                               reason=said.reason))
+
+    return replace(result, chosen=tuple(told(s) for s in result.chosen))
 
 
 async def _transcribe(options: RunOptions, models: TritonModels, reporter: Reporter,

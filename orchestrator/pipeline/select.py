@@ -32,17 +32,18 @@ already chosen (maximal marginal relevance: ``nearness`` is 1 for a touching cli
 overlapping candidates are skipped. Sponsor reads, intros, outros and calls to action (the
 candidate's ``kind``) come after every other candidate, whatever their score: they are chosen
 only when nothing else is left. The chosen clips are ranked by fused score, those decoys last.
+``select_asking`` makes the same choice when the kinds are asked only of candidates it picks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from orchestrator.pipeline.manifest import ClipScores, Weights
-from orchestrator.pipeline.types import DECOYS, Candidate, Sentence
+from orchestrator.pipeline.types import DECOYS, UNCLASSIFIED, Candidate, Sentence
 
 LEAD_IN_S = 0.15  # start a little before the first word ...
 TAIL_S = 0.4  # ... and end a little after the last, inside the silence around them
@@ -260,6 +261,37 @@ def score_candidates(request: SelectInput) -> list[Scored]:
             similarity=round(float(similarity[n]), 4) if similarity is not None else None,
             visual_change=round(float(change[n]), 4)), round(float(fused), 4)))
     return out
+
+
+async def select_asking(request: SelectInput,
+                        ask_kinds: Callable[[list[int]], Awaitable[Mapping[int, str]]]
+                        ) -> SelectResult:
+    """``select``, where a candidate's kind may be ``UNCLASSIFIED``: ``ask_kinds`` is given
+    the indices (into ``request.candidates``) of the chosen ones that are, answers their
+    kinds, and the choice is made again until none of it is unclassified.
+
+    The result is the one ``select`` gives when every kind is known from the start: a
+    candidate the greedy choice never picked cannot change it by turning out to be a decoy
+    (decoys only move later). Only the candidates that come near the choice are asked about.
+    """
+    candidates = list(request.candidates)
+    while True:
+        result = select(replace(request, candidates=tuple(candidates)))
+        index = {id(s.candidate): n for n, s in enumerate(result.scored)}
+        pending = [index[id(s.candidate)] for s in result.chosen
+                   if s.candidate.kind == UNCLASSIFIED]
+        if not pending:
+            return result
+        kinds = await ask_kinds(pending)
+        if any(kinds.get(n, UNCLASSIFIED) == UNCLASSIFIED for n in pending):
+            raise ValueError("ask_kinds left a chosen candidate unclassified")
+        candidates = [replace(c, kind=kinds.get(n, c.kind)) for n, c in enumerate(candidates)]
+
+
+def chosen_indices(result: SelectResult) -> list[int]:
+    """The chosen candidates' indices into the request's candidates, best first."""
+    index = {id(s.candidate): n for n, s in enumerate(result.scored)}
+    return [index[id(s.candidate)] for s in result.chosen]
 
 
 def select(request: SelectInput) -> SelectResult:

@@ -25,6 +25,9 @@ class Sentence:
 # is never ranked above a "highlight" or "filler" (select); the llm or the cues say which.
 DECOYS = ("sponsor", "intro", "outro", "call_to_action")
 KINDS = ("highlight", *DECOYS, "filler")
+# A passage the llm rated but was not asked the kind of: it is asked only once the passage may
+# be chosen (``TextSignalStage.classify``); the cues may still have called it a decoy.
+UNCLASSIFIED = "unclassified"
 
 
 @dataclass(frozen=True)
@@ -36,7 +39,7 @@ class Candidate:
     reason: str
     text_score: float  # 0-100: the llm's rating of the passage, or the fallback's score
     origin: str  # "llm" or "transcript"
-    kind: str = "filler"  # one of KINDS
+    kind: str = "filler"  # one of KINDS, or UNCLASSIFIED
     prompt_match: float | None = None  # 0..1 against the creator's topic; None: no topic given
 
     @property

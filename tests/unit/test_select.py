@@ -3,8 +3,13 @@ to sentence edges."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from orchestrator.contracts.transcript import Word
 from orchestrator.pipeline.manifest import Weights
@@ -13,13 +18,15 @@ from orchestrator.pipeline.select import (
     TAIL_S,
     SelectInput,
     choose,
+    chosen_indices,
     fit_span,
     picture_activity,
     ranks,
     score_candidates,
     select,
+    select_asking,
 )
-from orchestrator.pipeline.types import Candidate, Sentence
+from orchestrator.pipeline.types import DECOYS, UNCLASSIFIED, Candidate, Sentence
 
 DEFAULT = Weights()
 
@@ -168,3 +175,43 @@ def test_a_cut_inside_a_long_sentence_stops_before_the_next_word():
     following = next(w for w in words if w.end > end)
     assert end <= following.start, (end, following)
     assert end - start <= 30
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 80), st.integers(15, 40), st.floats(0, 100),
+                          st.sampled_from(["highlight", "filler", *DECOYS])),
+                min_size=1, max_size=14),
+       st.integers(1, 5), st.lists(st.floats(0, 1), min_size=100, max_size=100))
+def test_asking_kinds_of_the_picked_only_chooses_as_knowing_them_all(rows, clips, change):
+    known = [cand(float(a), float(a + n), text, kind=kind) for a, n, text, kind in rows]
+    hidden = [replace(c, kind=UNCLASSIFIED) for c in known]
+    times = np.arange(100.0)
+    asked: list[int] = []
+
+    async def ask_kinds(pending: list[int]) -> dict[int, str]:
+        asked.extend(pending)
+        return {n: known[n].kind for n in pending}
+
+    full = select(request(known, np.array(change), times, clips=clips))
+    lazy = asyncio.run(select_asking(request(hidden, np.array(change), times, clips=clips),
+                                      ask_kinds))
+    assert [(s.candidate.start_s, s.candidate.kind, s.score) for s in lazy.chosen] == \
+        [(s.candidate.start_s, s.candidate.kind, s.score) for s in full.chosen]
+    assert len(asked) == len(set(asked))  # each asked once
+    assert chosen_indices(lazy) == [known.index(s.candidate) for s in full.chosen]
+
+
+def test_asking_stops_at_the_choice():
+    cands = [cand(float(i * 20), float(i * 20 + 15), 100 - i, kind=UNCLASSIFIED)
+             for i in range(5)]
+    kinds = {0: "sponsor", 1: "highlight", 2: "highlight", 3: "filler", 4: "intro"}
+    asked: list[list[int]] = []
+
+    async def ask_kinds(pending: list[int]) -> dict[int, str]:
+        asked.append(pending)
+        return {n: kinds[n] for n in pending}
+
+    result = asyncio.run(select_asking(request(cands, np.zeros(100), np.arange(100.0),
+                                               clips=2), ask_kinds))
+    assert [s.candidate.start_s for s in result.chosen] == [20.0, 40.0]
+    assert asked == [[0, 1], [2]]  # the sponsor read made room for one more; 3 and 4 unasked

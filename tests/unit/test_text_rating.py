@@ -7,7 +7,7 @@ import asyncio
 import json
 import math
 
-from orchestrator.pipeline.text.rating import KIND_QUESTION, PassageJudge
+from orchestrator.pipeline.text.rating import KIND_QUESTION, RATING_QUESTION, PassageJudge
 from orchestrator.serving.client import Completion
 
 
@@ -47,11 +47,22 @@ def test_kind_by_choice_and_expected_rating_from_logprobs():
     assert rating.label == "highlight"
     assert abs(rating.rating - (7 * 0.5 + 8 * 0.25 + 3 * 0.25)) < 1e-6
     assert rating.tokens_in == 240 and rating.tokens_out == 3
-    (first, _), (second, sampling) = models.prompts
+    (first, sampling), (second, _) = models.prompts
     assert sampling["max_tokens"] == 1 and sampling["logprobs"] == 20
-    # The instructions and the passage come first: the shared prefix is cached.
-    shared = first[:first.index(KIND_QUESTION)]  # the kind question comes first
+    # The instructions and the passage come first: the shared prefix is cached, and the
+    # rating is asked first, so the kind question after it reuses that prefix.
+    shared = first[:first.index(RATING_QUESTION)]
     assert second.startswith(shared) and "The cheap microphone close up wins." in shared
+    assert KIND_QUESTION in second
+
+
+def test_the_kind_is_asked_only_when_wanted():
+    models = Models()
+    judge = PassageJudge(models, Tokenizer(), "4", 4096)  # type: ignore[arg-type]
+    rating = asyncio.run(judge.rate("A passage.", kind=False))
+    assert rating.label is None and rating.tokens_out == 1
+    assert len(models.prompts) == 1 and KIND_QUESTION not in models.prompts[0][0]
+    assert asyncio.run(judge.classify("A passage.")) == ("highlight", 120, 2)
 
 
 def test_a_description_in_the_models_own_words():

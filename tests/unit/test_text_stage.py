@@ -8,14 +8,15 @@ import logging
 from orchestrator.pipeline.manifest import ModelRef
 from orchestrator.pipeline.text import TextSignalInput, TextSignalStage
 from orchestrator.pipeline.text.rating import Description, Rating
-from orchestrator.pipeline.types import Sentence
+from orchestrator.pipeline.types import UNCLASSIFIED, Sentence
 from orchestrator.serving.client import ModelRequestError
 
 
 class RefusingJudge:
     """A passage judge whose model refused the request, as the pinned vLLM backend does."""
 
-    async def rate(self, passage: str, prompt: str | None = None) -> object:
+    async def rate(self, passage: str, prompt: str | None = None, *, kind: bool = True
+                   ) -> object:
         raise ModelRequestError("llm: sampling_parameters: structured_outputs must be a JSON "
                                 "string")
 
@@ -34,30 +35,78 @@ def test_a_refused_llm_request_is_logged_and_noted(caplog):
 
 
 class FlakyJudge:
-    """Rates every passage but the one about sentence 5, whose request the server refused."""
+    """Rates every passage but the one about sentence 5, whose request the server refused;
+    calls the one about sentence 9 a sponsor read; cannot describe the one about sentence 1."""
 
-    async def rate(self, passage: str, prompt: str | None = None) -> Rating:
+    def __init__(self) -> None:
+        self.classified: list[str] = []
+
+    async def rate(self, passage: str, prompt: str | None = None, *, kind: bool = True
+                   ) -> Rating:
         if "number 5 " in passage:
             raise ModelRequestError("llm: the request timed out")
-        return Rating("highlight", 5.0 + passage.count("number 1"), 100, 2)
+        label = (await self.classify(passage))[0] if kind else None
+        return Rating(label, 5.0 + passage.count("number 1") + passage.count("number 9"),
+                      100, 1)
+
+    async def classify(self, passage: str) -> tuple[str, int, int]:
+        self.classified.append(passage)
+        return ("sponsor" if "number 9" in passage else "highlight"), 110, 2
 
     async def describe(self, passage: str) -> Description:
-        if "number 1" in passage:
+        if "number 1 " in passage:
             raise ModelRequestError("llm: cancelled")
         return Description("A title", "A reason of its own.")
 
 
+TALK = [Sentence(float(i * 5), float(i * 5 + 4), f"Sentence number {i} here.")
+        for i in range(12)]
+
+
 def test_one_failed_passage_keeps_the_others_ratings():
-    sentences = [Sentence(float(i * 5), float(i * 5 + 4), f"Sentence number {i} here.")
-                 for i in range(12)]
     stage = TextSignalStage(TextSignalInput(clips=3, min_len_s=8, max_len_s=12),
                             FlakyJudge(), ModelRef("llm", "1"), [])  # type: ignore[arg-type]
-    signal = asyncio.run(stage.finish(sentences, 60.0))
+    signal = asyncio.run(stage.finish(TALK, 60.0))
     assert signal.signal == "llm"
     origins = {c.origin for c in signal.candidates}
     assert origins == {"llm", "transcript"}  # the failed passage alone fell back
     (fallen,) = [c for c in signal.candidates if c.origin == "transcript"]
     assert fallen.start_s <= 25 <= fallen.end_s and "could not rate" in fallen.reason
     assert any("could not rate 1 of" in note and "timed out" in note for note in signal.notes)
-    # A failed description leaves the candidate with its own first words as the title.
     assert all(c.title for c in signal.candidates)
+
+
+def test_kinds_are_asked_only_of_the_passages_picked_then_those_are_described():
+    judge = FlakyJudge()
+    stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=12),
+                            judge, ModelRef("llm", "1"), [])  # type: ignore[arg-type]
+    signal = asyncio.run(stage.finish(TALK, 60.0))
+    rated = [n for n, c in enumerate(signal.candidates) if c.origin == "llm"]
+    assert judge.classified == []  # no topic: no kind asked while rating
+    assert {signal.candidates[n].kind for n in rated} == {UNCLASSIFIED}
+    sponsor = next(n for n in rated if "number 9" in stage._found[n].text)
+    first = next(n for n in rated if "number 1 " in stage._found[n].text)
+    other = next(n for n in rated if n not in (sponsor, first))
+    signal = asyncio.run(stage.classify([sponsor, first]))
+    assert len(judge.classified) == 2
+    assert signal.candidates[sponsor].kind == "sponsor"
+    assert "rated it 6.0/9 as sponsor" in signal.candidates[sponsor].reason
+    assert signal.candidates[first].kind == "highlight"
+    assert signal.candidates[other].kind == UNCLASSIFIED  # never asked
+    asyncio.run(stage.classify([sponsor]))  # asked once only
+    assert len(judge.classified) == 2
+    signal = asyncio.run(stage.describe([first, other]))
+    # A failed description leaves the candidate with its own first words as the title.
+    assert signal.candidates[first].title == "Sentence number 1 here"
+    assert signal.candidates[other].title == "A title"
+    assert signal.candidates[other].reason.startswith("A reason of its own. (llm v1 rated it")
+    assert any("classified 2 of them" in note for note in signal.notes)
+
+
+def test_with_a_topic_every_kind_is_asked_while_rating():
+    judge = FlakyJudge()
+    stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=12,
+                                            prompt="numbers"),
+                            judge, ModelRef("llm", "1"), [])  # type: ignore[arg-type]
+    signal = asyncio.run(stage.finish(TALK, 60.0))
+    assert UNCLASSIFIED not in {c.kind for c in signal.candidates}

@@ -1,16 +1,18 @@
-"""The ``llm`` judges each passage: what kind of passage it is, and how shareable.
+"""The ``llm`` judges each passage: how shareable it is, and - where that can matter - its kind.
 
 Free-form timestamps from a small model are fragile, so the model never proposes spans: it
-reads one passage (whole sentences, see ``passages``) and answers two questions: its kind,
-one of six words under a ``choice`` constraint (structured outputs: the answer cannot be
-anything else), and a digit 0-9 for how likely viewers are to replay or share it, read from
-the log-probabilities of that one token (``logprobs`` in ``sampling_parameters`` and the
-``return_logprobs`` input of the pinned vllm backend): the rating is the expected value of the
-digits, which separates passages far better than the single most likely digit. The
-instructions come first and the passage after them, so the shared prefix is computed once
-(vLLM's prefix cache) and the second question costs only its own few tokens. Only the
-passages that reach the shortlist are then described - a short title and a reason in the
-model's own words, as JSON constrained by a schema.
+reads one passage (whole sentences, see ``passages``) and answers short questions. The rating
+is a digit 0-9 for how likely viewers are to replay or share it, read from the
+log-probabilities of that one token (``logprobs`` in ``sampling_parameters`` and the
+``return_logprobs`` input of the pinned vllm backend): the expected value of the digits, which
+separates passages far better than the single most likely digit. The kind is one of six words
+under a ``choice`` constraint (structured outputs: the answer cannot be anything else); it is
+asked separately (``classify``) because it only matters for a passage that may be chosen -
+a sponsor read, intro, outro or call to action is never a highlight. The instructions come
+first and the passage after them, so the shared prefix is computed once (vLLM's prefix cache)
+and a second question about the same passage costs only its own few tokens. The passages that
+are chosen are then described - a short title and a reason in the model's own words, as JSON
+constrained by a schema.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ TOP_LOGPROBS = 20
 
 @dataclass(frozen=True)
 class Rating:
-    label: str
+    label: str | None  # the kind (``ANSWERS``' values); None when it was not asked
     rating: float  # expected digit, 0-9
     tokens_in: int
     tokens_out: int
@@ -101,22 +103,31 @@ class PassageJudge:
         return self._tokenizer.apply_chat_template(
             [{"role": "user", "content": content}], tokenize=False, add_generation_prompt=True)
 
-    async def rate(self, passage: str, prompt: str | None = None) -> Rating:
-        """The passage's kind and rating; with ``prompt`` (the creator's topic) also how
-        closely it matches it."""
-        choose = {"temperature": 0.0, "max_tokens": 8, "seed": 0,
-                  "structured_outputs": structured_outputs(choice=list(ANSWERS))}
-        kind = await self._models.complete(self.prompt(passage, KIND_QUESTION, 8), choose,
-                                           version=self._version)
+    async def rate(self, passage: str, prompt: str | None = None, *, kind: bool = True
+                   ) -> Rating:
+        """The passage's rating; with ``prompt`` (the creator's topic) also how closely it
+        matches it; with ``kind`` its kind too (``classify``), asked after the rating so that
+        it reuses the cached prefix."""
         rating, score = await self._digit(passage, RATING_QUESTION)
-        relevance, tokens_in, tokens_out = None, kind.input_tokens, kind.output_tokens
-        tokens_in, tokens_out = tokens_in + score.input_tokens, tokens_out + score.output_tokens
+        relevance, tokens_in, tokens_out = None, score.input_tokens, score.output_tokens
         if prompt:
             relevance, asked = await self._digit(passage, RELEVANCE_QUESTION.format(
                 prompt=" ".join(prompt.split())))
             tokens_in, tokens_out = tokens_in + asked.input_tokens, tokens_out + asked.output_tokens
-        label = ANSWERS.get(kind.text.strip(), "filler")
+        label = None
+        if kind:
+            label, kind_in, kind_out = await self.classify(passage)
+            tokens_in, tokens_out = tokens_in + kind_in, tokens_out + kind_out
         return Rating(label, rating, tokens_in, tokens_out, relevance)
+
+    async def classify(self, passage: str) -> tuple[str, int, int]:
+        """The passage's kind (one of ``KINDS``), with the request's tokens in and out."""
+        choose = {"temperature": 0.0, "max_tokens": 8, "seed": 0,
+                  "structured_outputs": structured_outputs(choice=list(ANSWERS))}
+        answer = await self._models.complete(self.prompt(passage, KIND_QUESTION, 8), choose,
+                                             version=self._version)
+        return (ANSWERS.get(answer.text.strip(), "filler"), answer.input_tokens,
+                answer.output_tokens)
 
     async def _digit(self, passage: str, question: str) -> tuple[float, Any]:
         """The expected 0-9 answer to ``question``, from one token's log-probabilities."""

@@ -1,14 +1,17 @@
-"""The text signal: every passage of the talk judged by the ``llm`` (overlapping ASR).
+"""The text signal: every passage of the talk rated by the ``llm`` (overlapping ASR).
 
 ``TextSignalStage.start`` resolves the served ``llm`` version and loads its tokenizer before
 ASR begins. While ASR runs, ``watch``'s callback receives every chunk's transcript; once a
 prefix of the talk is complete, the passages inside it that can no longer change
 (``passages``: whole thoughts within the clip length) go to the model to be rated
-(``rating.PassageJudge``: a kind and a 0-9 rating from one-token log-probabilities).
-``finish`` rates the rest, lets the plain-text cues overrule the model on sponsor reads,
-intros, outros and calls to action (``cues``), and asks the model for a title and a reason in
-its own words for the shortlist. When the model cannot be asked or fails, the transcript-only
-scoring (``fallback``) stands in, and the manifest's notes say so - never silently.
+(``rating.PassageJudge``: a 0-9 rating from one token's log-probabilities). ``finish`` rates
+the rest. The kind of a passage (highlight, sponsor read, intro, outro, call to action,
+filler) only matters where it could be chosen, so it is asked later, of the passages the
+selection picks (``classify``; the caller selects again while its choice holds one not yet
+asked), and the plain-text cues overrule the model on sponsor reads, intros, outros and calls
+to action (``cues``). ``describe`` asks for a title and a reason in the model's own words for
+the clips finally chosen. When the model cannot be asked or fails, the transcript-only scoring
+(``fallback``) stands in, and the manifest's notes say so - never silently.
 """
 
 from __future__ import annotations
@@ -29,16 +32,15 @@ from orchestrator.pipeline.text.cues import cue_label
 from orchestrator.pipeline.text.fallback import title, transcript_candidates
 from orchestrator.pipeline.text.llm import load_tokenizer, served_llm_settings
 from orchestrator.pipeline.text.passages import Passage, passages
-from orchestrator.pipeline.text.rating import PassageJudge, Rating
+from orchestrator.pipeline.text.rating import Description, PassageJudge, Rating
 from orchestrator.pipeline.text.sentences import sentences
 from orchestrator.pipeline.text.topic import lexical_match
-from orchestrator.pipeline.types import DECOYS, Candidate, Sentence
+from orchestrator.pipeline.types import DECOYS, UNCLASSIFIED, Candidate, Sentence
 from orchestrator.serving.client import ModelRequestError, TritonModels
 
 log = logging.getLogger(__name__)
 
 CONCURRENCY = 4  # passages judged at once (vLLM batches them)
-DESCRIBED_EXTRA = 0  # passages described beyond the clips asked for (each costs seconds)
 
 
 @dataclass(frozen=True)
@@ -87,7 +89,18 @@ class TextSignalStage:
         self._limit = asyncio.Semaphore(CONCURRENCY)
         self._prefix: asr.TranscriptPrefix | None = None
         self._started: float | None = None
+        self._last: float | None = None  # when the last llm answer came
         self._done = 0
+        # Known once ``finish`` has the whole transcript:
+        self._found: list[Passage] = []
+        self._duration = 0.0
+        self._results: list[Rating | ModelRequestError] = []
+        self._kinds: dict[int, str] = {}  # by passage: the cues' word, or the llm's answer
+        self._classified: set[int] = set()  # the passages the llm was asked the kind of
+        self._described: dict[int, Description] = {}
+        self._tokens = [0, 0]  # in, out of the kind questions asked after the rating
+        self._unclassifiable = 0
+        self._fallback: TextSignal | None = None  # the transcript-only signal, if it came to it
 
     @classmethod
     async def start(cls, request: TextSignalInput, models: TritonModels,
@@ -154,31 +167,45 @@ class TextSignalStage:
         assert self._judge is not None
         async with self._limit:
             try:
+                # With a topic every kind is needed (select's tiers compare every non-decoy);
+                # without, the kind is asked only of a passage that may be chosen (classify).
                 rating: Rating | ModelRequestError = await self._judge.rate(
-                    passage.text, self._request.prompt)
+                    passage.text, self._request.prompt, kind=bool(self._request.prompt))
             except ModelRequestError as exc:  # this passage only; the others keep theirs
                 log.warning("%s could not rate the passage at %.1f s: %s", LLM.name,
                             passage.start_s, exc)
                 rating = exc
+        self._last = time.perf_counter()
         self._done += 1
         if self._on_progress:
             self._on_progress(self._done, len(self._ratings))
         return rating
 
     async def finish(self, spoken: Sequence[Sentence], duration_s: float) -> TextSignal:
-        """The candidates, once the whole transcript (``spoken``) is known.
+        """The candidates, once the whole transcript (``spoken``) is known: every passage
+        rated; a rated passage's kind is known when the cues name it, or the llm was asked
+        (always with a topic: the topic's tiers compare every non-decoy), else it is
+        ``UNCLASSIFIED`` until ``classify``.
 
         ``duration_s`` is the audio's length (the passages' time axis).
         """
         notes = list(self._notes)
         found = self._passages(spoken, duration_s)
+        self._found, self._duration = found, duration_s
         if self._judge is not None and found:
             results = await asyncio.gather(*(self._judge_later(p) for p in found))
             failed = [r for r in results if isinstance(r, ModelRequestError)]
             if len(failed) < len(found):
-                candidates = await self._judged(found, results, duration_s, notes)
-                llm_s = round(time.perf_counter() - (self._started or time.perf_counter()), 3)
-                return TextSignal(tuple(candidates), "llm", tuple(notes), self._model, llm_s)
+                self._results = list(results)
+                for n, result in enumerate(results):
+                    cue = cue_label(found[n].text, found[n].start_s, found[n].end_s,
+                                    duration_s)
+                    label = result.label if isinstance(result, Rating) else None
+                    if label:
+                        self._classified.add(n)
+                    if cue or label:  # the wording overrules the model on decoys
+                        self._kinds[n] = cue or str(label)
+                return self.signal()
             # Never silently: the reason goes to the log and into the manifest's notes (the
             # service also counts it: snapclip_triton_request_errors_total).
             log.warning("%s failed on every passage, using the transcript-only fallback: %s",
@@ -188,51 +215,85 @@ class TextSignalStage:
         notes.append("text signal: transcript-only fallback (substance of each passage; "
                      "sponsor reads, intros, outros and calls to action by their wording)")
         model = self._model if self._judge is not None else None
-        return TextSignal(tuple(self._matched(transcript_candidates(found, duration_s), found)),
-                          "transcript", tuple(notes), model, llm_s)
+        self._fallback = TextSignal(
+            tuple(self._matched(transcript_candidates(found, duration_s), found)),
+            "transcript", tuple(notes), model, llm_s)
+        return self._fallback
 
-    async def _judged(self, found: Sequence[Passage],
-                      results: Sequence[Rating | ModelRequestError], duration_s: float,
-                      notes: list[str]) -> list[Candidate]:
-        """Candidates from the llm's ratings; a passage it could not rate keeps its
-        transcript-only candidate, and the notes say how many and why."""
-        assert self._judge is not None and self._model is not None
-        fallback = transcript_candidates(found, duration_s)
-        rated = {n: r for n, r in enumerate(results) if isinstance(r, Rating)}
-        kinds = {}
-        for n, rating in rated.items():
-            passage = found[n]
-            cue = cue_label(passage.text, passage.start_s, passage.end_s, duration_s)
-            kinds[n] = cue or rating.label  # the wording overrules the model on decoys
-        # With a topic, the shortlist the model describes is ranked by rating and match alike.
-        def worth(n: int) -> float:
-            if not self._request.prompt:
-                return rated[n].rating
-            return rated[n].rating * (0.25 + 0.75 * self._match(found[n], rated[n]))
+    async def classify(self, chosen: Sequence[int]) -> TextSignal:
+        """Ask the kind of each passage in ``chosen`` (indices into the candidates) that is
+        rated but ``UNCLASSIFIED``; the caller selects again until none of its choice is."""
+        wanted = [n for n in dict.fromkeys(chosen) if n not in self._kinds
+                  and isinstance(self._rating(n), Rating)]
+        if self._judge is None or not wanted:
+            return self.signal()
 
-        order = sorted(rated, key=lambda n: -worth(n))
-        shortlist = [n for n in order if kinds[n] not in DECOYS][
-            :self._request.clips + DESCRIBED_EXTRA]
+        async def ask(n: int) -> None:
+            assert self._judge is not None
+            async with self._limit:
+                try:
+                    label, tokens_in, tokens_out = await self._judge.classify(
+                        self._found[n].text)
+                except ModelRequestError as exc:  # a passage it cannot classify is filler
+                    log.warning("%s could not classify the passage at %.1f s: %s", LLM.name,
+                                self._found[n].start_s, exc)
+                    self._unclassifiable += 1
+                    label, tokens_in, tokens_out = "filler", 0, 0
+            self._classified.add(n)
+            cue = cue_label(self._found[n].text, self._found[n].start_s, self._found[n].end_s,
+                            self._duration)
+            self._kinds[n] = cue or label
+            self._asked(tokens_in, tokens_out)
+
+        await asyncio.gather(*(ask(n) for n in wanted))
+        return self.signal()
+
+    async def describe(self, chosen: Sequence[int]) -> TextSignal:
+        """A title and a reason in the llm's own words for each rated passage in ``chosen``
+        (the clips; a failed description leaves the passage's first words as its title)."""
+        wanted = [n for n in dict.fromkeys(chosen) if n not in self._described
+                  and isinstance(self._rating(n), Rating)]
+        if self._judge is None or not wanted:
+            return self.signal()
         answers = await asyncio.gather(
-            *(self._judge.describe(found[n].text) for n in shortlist), return_exceptions=True)
-        described = {n: a for n, a in zip(shortlist, answers, strict=True)
-                     if not isinstance(a, BaseException)}
-        for error in answers:
-            if isinstance(error, BaseException) and not isinstance(error, ModelRequestError):
-                raise error  # a bug, not a model failure
+            *(self._judge.describe(self._found[n].text) for n in wanted),
+            return_exceptions=True)
+        for n, answer in zip(wanted, answers, strict=True):
+            if isinstance(answer, Description):
+                self._described[n] = answer
+            elif not isinstance(answer, ModelRequestError):
+                raise answer  # a bug, not a model failure
+        self._asked(0, 0)
+        return self.signal()
+
+    def _asked(self, tokens_in: int, tokens_out: int) -> None:
+        self._tokens[0] += tokens_in
+        self._tokens[1] += tokens_out
+        self._last = time.perf_counter()
+
+    def _rating(self, n: int) -> Rating | ModelRequestError | None:
+        return self._results[n] if 0 <= n < len(self._results) else None
+
+    def signal(self) -> TextSignal:
+        """The candidates as far as they are known now (the fallback's when the llm failed)."""
+        if self._fallback is not None:
+            return self._fallback
+        assert self._judge is not None and self._model is not None
+        found, duration_s, notes = self._found, self._duration, list(self._notes)
+        fallback = transcript_candidates(found, duration_s)
+        rated = {n: r for n, r in enumerate(self._results) if isinstance(r, Rating)}
         version = self._model.version
         out = []
         for n, passage in enumerate(found):
             if n not in rated:
-                failed = replace(fallback[n], reason=f"{LLM.name} could not rate it; "
-                                 + fallback[n].reason[0].lower() + fallback[n].reason[1:])
-                out.append(failed)
+                out.append(replace(fallback[n], reason=f"{LLM.name} could not rate it; "
+                                   + fallback[n].reason[0].lower() + fallback[n].reason[1:]))
                 continue
-            rating, kind = rated[n], kinds[n]
+            rating, kind = rated[n], self._kinds.get(n, UNCLASSIFIED)
             first = passage.sentences[0].text.strip()
-            description = described.get(n)
-            verdict = (f"{LLM.name} v{version} rated it {rating.rating:.1f}/9 as "
-                       f"{kind.replace('_', ' ')}")
+            description = self._described.get(n)
+            verdict = f"{LLM.name} v{version} rated it {rating.rating:.1f}/9" + (
+                f" as {kind.replace('_', ' ')}" if kind != UNCLASSIFIED else "")
             reason = (f"{description.reason} ({verdict}.)"
                       if description and description.reason else f"{verdict.capitalize()}.")
             out.append(Candidate(
@@ -242,18 +303,25 @@ class TextSignalStage:
                 hook=first[:200], reason=reason, text_score=round(rating.rating / 9 * 100, 2),
                 origin="llm", kind=kind,
                 prompt_match=self._match(passage, rating) if self._request.prompt else None))
-        decoys = sorted({k for k in kinds.values() if k in DECOYS})
-        tokens = (sum(r.tokens_in for r in rated.values()),
-                  sum(r.tokens_out for r in rated.values()))
-        errors = [r for r in results if isinstance(r, ModelRequestError)]
+        errors = [r for r in self._results if isinstance(r, ModelRequestError)]
         if errors:
             notes.append(f"{LLM.name} could not rate {len(errors)} of {len(found)} passages "
                          f"({errors[0]}); they kept their transcript-only score")
-        notes.append(f"{LLM.name} v{version} judged {len(rated)} passages "
+        if self._unclassifiable:
+            notes.append(f"{LLM.name} could not classify {self._unclassifiable} passages; "
+                         "they count as filler")
+        tokens = (sum(r.tokens_in for r in rated.values()) + self._tokens[0],
+                  sum(r.tokens_out for r in rated.values()) + self._tokens[1])
+        decoys = sorted({k for k in self._kinds.values() if k in DECOYS})
+        notes.append(f"{LLM.name} v{version} rated {len(rated)} passages and classified "
+                     f"{len(self._classified)} of them (those that could be chosen) "
                      f"({tokens[0]} prompt tokens, {tokens[1]} generated)"
                      + (f"; kept out of the top: {', '.join(d.replace('_', ' ') for d in decoys)}"
                         if decoys else ""))
-        return self._matched(out, found)
+        llm_s = round((self._last or time.perf_counter()) - (self._started or time.perf_counter()),
+                      3)
+        return TextSignal(tuple(self._matched(out, found)), "llm", tuple(notes), self._model,
+                          llm_s)
 
     def _match(self, passage: Passage, rating: Rating | None = None) -> float:
         """0..1: how well ``passage`` matches the creator's topic - the llm's answer averaged
