@@ -53,7 +53,6 @@ from orchestrator.pipeline.reframe import parse_aspects
 from orchestrator.pipeline.render import RenderInput, render_clips, write_extras
 from orchestrator.pipeline.render.styles import CaptionStyle, parse_style, style_text
 from orchestrator.pipeline.select import (
-    Scored,
     SelectInput,
     SelectResult,
     chosen_indices,
@@ -363,14 +362,10 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
 
 def _described(result: SelectResult, text: TextSignal) -> SelectResult:
     """``result`` with each chosen clip's title and reason from the text stage's answer."""
-    index = {id(s.candidate): n for n, s in enumerate(result.scored)}
-
-    def told(item: Scored) -> Scored:
-        said = text.candidates[index[id(item.candidate)]]
-        return replace(item, candidate=replace(item.candidate, title=said.title,
-                                               reason=said.reason))
-
-    return replace(result, chosen=tuple(told(s) for s in result.chosen))
+    said = [text.candidates[n] for n in chosen_indices(result)]
+    return replace(result, chosen=tuple(
+        replace(item, candidate=replace(item.candidate, title=told.title, reason=told.reason))
+        for item, told in zip(result.chosen, said, strict=True)))
 
 
 async def _transcribe(options: RunOptions, models: TritonModels, reporter: Reporter,

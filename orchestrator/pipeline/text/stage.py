@@ -239,11 +239,12 @@ class TextSignalStage:
                                 self._found[n].start_s, exc)
                     self._unclassifiable += 1
                     label, tokens_in, tokens_out = "filler", 0, 0
+            # A passage the cues name is in ``_kinds`` since ``finish``: never asked here.
             self._classified.add(n)
-            cue = cue_label(self._found[n].text, self._found[n].start_s, self._found[n].end_s,
-                            self._duration)
-            self._kinds[n] = cue or label
-            self._asked(tokens_in, tokens_out)
+            self._kinds[n] = label
+            self._tokens[0] += tokens_in
+            self._tokens[1] += tokens_out
+            self._last = time.perf_counter()
 
         await asyncio.gather(*(ask(n) for n in wanted))
         return self.signal()
@@ -263,13 +264,8 @@ class TextSignalStage:
                 self._described[n] = answer
             elif not isinstance(answer, ModelRequestError):
                 raise answer  # a bug, not a model failure
-        self._asked(0, 0)
-        return self.signal()
-
-    def _asked(self, tokens_in: int, tokens_out: int) -> None:
-        self._tokens[0] += tokens_in
-        self._tokens[1] += tokens_out
         self._last = time.perf_counter()
+        return self.signal()
 
     def _rating(self, n: int) -> Rating | ModelRequestError | None:
         return self._results[n] if 0 <= n < len(self._results) else None
@@ -314,7 +310,7 @@ class TextSignalStage:
                   sum(r.tokens_out for r in rated.values()) + self._tokens[1])
         decoys = sorted({k for k in self._kinds.values() if k in DECOYS})
         notes.append(f"{LLM.name} v{version} rated {len(rated)} passages and classified "
-                     f"{len(self._classified)} of them (those that could be chosen) "
+                     f"{len(self._classified)} of them "
                      f"({tokens[0]} prompt tokens, {tokens[1]} generated)"
                      + (f"; kept out of the top: {', '.join(d.replace('_', ' ') for d in decoys)}"
                         if decoys else ""))
