@@ -172,6 +172,10 @@ def run(
              "after commas: font=, size= (share of the short side), colour=#RRGGBB, "
              "highlight=#RRGGBB, outline=, box=true|false, position=bottom|middle|lower_third, "
              "uppercase=, bold=.")] = "highlight",
+    split_screen: Annotated[bool, typer.Option(
+        "--split-screen/--no-split-screen",
+        help="Stack two people who stay in the picture 4 s or more (9:16: the left one above); "
+             "off: one window on the larger face.")] = True,
     prompt: Annotated[str | None, typer.Option(
         help="What the clips should be about, e.g. \"the part about pricing\": the llm is told, "
              "the score follows how well each passage matches, and the manifest records it. "
@@ -217,7 +221,7 @@ def run(
     options = RunOptions(
         out=out or Path("out") / name, clips=clips, min_len_s=min_len, max_len_s=max_len,
         aspect=aspect, captions=captions, language=language.lower() if language else None,
-        prompt=prompt, caption_style=caption_style,
+        prompt=prompt, caption_style=caption_style, split_screen=split_screen,
         weights=_parse_weights(weights), clip_similarity=clip_similarity,
         asr_version=asr_version, llm_version=llm_version, vision_version=vision_version,
         llm_tokenizer=llm_tokenizer, llm_context_tokens=llm_context,

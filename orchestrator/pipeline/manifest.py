@@ -75,6 +75,7 @@ class Selection:
     aspects: tuple[str, ...] = ()  # every aspect rendered, ``aspect`` first
     prompt: str | None = None  # the creator's topic (--prompt), None when none was given
     caption_style: str = "highlight"  # the burned-in captions' style (--caption-style)
+    split_screen: bool = True  # two people held in the picture are stacked in 9:16
 
     def __post_init__(self) -> None:
         if not self.aspects:  # one aspect (and manifests from before several could be asked)

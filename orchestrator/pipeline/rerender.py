@@ -87,7 +87,8 @@ async def rerender(out: Path, edit: ClipEdit, *, source: Path | None = None) -> 
         aspects = _aspects(edit.aspect, clip, manifest)
         lines, edited_words = _captions(out, manifest, clip, edit, start, end)
         stem = f"clip_{clip.rank:02d}"
-        cut = clip_cut(stem, start, end, lines, clip.title, read_subject_path(out / REFRAME_FILE))
+        cut = clip_cut(stem, start, end, lines, clip.title, read_subject_path(out / REFRAME_FILE),
+                       split_screen=manifest.selection.split_screen)
         srt = out / f"{STAGED}{stem}.srt"
         try:
             staged = await render_renditions(

@@ -130,6 +130,7 @@ class RunOptions:
     model_repository: Path | None = None  # a local repository, read for model metadata
     prompt: str | None = None  # the topic the clips should be about (None or blank: any)
     caption_style: str = "highlight"  # a preset, with options: render/styles.py
+    split_screen: bool = True  # stack two people held in the picture (9:16)
 
     def __post_init__(self) -> None:
         parse_style(self.caption_style)  # an InputError names what is wrong
@@ -333,11 +334,13 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                           max_len_s=options.max_len_s, aspect=options.aspects[0],
                           aspects=options.aspects, captions_burned=options.captions,
                           notes=tuple(notes), prompt=options.prompt,
-                          caption_style=style_text(options.style))
+                          caption_style=style_text(options.style),
+                          split_screen=options.split_screen)
     with staged_directory(options.out) as staging:
         rendering = RenderInput(source=source, transcript=transcript, selection=result,
                                 signals=signals, aspects=options.aspects,
-                                captions=options.captions, style=options.style)
+                                captions=options.captions, style=options.style,
+                                split_screen=options.split_screen)
         clips = await clock.timed("render", render_clips(
             rendering, staging, on_clip=lambda line: reporter.stage("render", line),
             on_progress=lambda done, total: reporter.progress("render", done, total),

@@ -171,7 +171,7 @@ class _StoreReporter:
 
 
 OPTION_FIELDS = ("clips", "min_len_s", "max_len_s", "aspect", "captions", "language", "prompt",
-                 "caption_style")
+                 "caption_style", "split_screen")
 
 
 def run_options(options: dict[str, Any], out: Path, model_repository: Path | None = None,

@@ -35,7 +35,8 @@ def test_run_small_video_end_to_end(talk_video: Path, grpc_url: str, tmp_path: P
     out = tmp_path / "result"
     proc = snapclip("run", str(talk_video), "--out", str(out), "--triton", grpc_url, "--json",
                     "--clips", "1", "--min-len", "5", "--max-len", "15",
-                    "--aspect", "9:16,16:9", "--caption-style", "one-word, size=0.1")
+                    "--aspect", "9:16,16:9", "--caption-style", "one-word, size=0.1",
+                    "--no-split-screen")
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert summary["out"] == str(out) and summary["manifest"] == str(out / "manifest.json")
@@ -54,6 +55,7 @@ def test_run_small_video_end_to_end(talk_video: Path, grpc_url: str, tmp_path: P
     assert clip["renditions"] == {"9:16": "clip_01.mp4", "16:9": "clip_01_16x9.mp4"}
     assert manifest["selection"]["aspects"] == ["9:16", "16:9"]
     assert manifest["selection"]["caption_style"] == "one-word,size=0.1"
+    assert manifest["selection"]["split_screen"] is False
     for file, size in (("clip_01.mp4", (1080, 1920)), ("clip_01_16x9.mp4", (1920, 1080))):
         video = ffprobe(out / file)
         stream = next(s for s in video["streams"] if s["codec_type"] == "video")

@@ -60,6 +60,7 @@ def test_upload_watch_and_see_the_clips(service: Service, tmp_path: Path):
             page.fill("#clips", "1")
             page.fill("#min-len", "5")
             page.fill("#max-len", "12")
+            page.uncheck("#split-screen")  # handed on as options.split_screen
             page.click("#submit")
 
             expect(page.locator("#job")).to_be_visible()
@@ -97,6 +98,8 @@ def test_upload_watch_and_see_the_clips(service: Service, tmp_path: Path):
             shots = output_folder("web")
             job_id = page.inner_text("#job-id")
             folder = service.jobs / job_id
+            chosen = json.loads((folder / "manifest.json").read_text())["selection"]
+            assert chosen["split_screen"] is False and chosen["caption_style"] == "highlight"
             card = page.locator("#clips-list .clip").first
             card.locator("button.edit").click()
             line = card.locator(".caption-text").first

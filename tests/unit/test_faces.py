@@ -18,6 +18,7 @@ from orchestrator.pipeline.reframe import (
     panel_crop,
     split_layout,
 )
+from orchestrator.pipeline.render.stage import clip_cut
 
 
 def two_shot(height: int = 224) -> np.ndarray:
@@ -78,6 +79,13 @@ def test_split_spells_hold_at_least_the_minimum():
     layout = split_layout(path(flags), 0.0, 12.0)
     assert layout is not None and layout.spans == ((0.0, 12.0),) and layout.covers(12.0)
     assert split_layout(path([False] * 20), 0.0, 19.0) is None
+
+
+def test_no_split_screen_keeps_one_window_on_a_two_person_shot():
+    held = path([True] * 12)
+    assert clip_cut("clip_01", 0.0, 11.0, [], "", held).split is not None
+    cut = clip_cut("clip_01", 0.0, 11.0, [], "", held, split_screen=False)
+    assert cut.split is None and cut.keyframes  # the crop still follows the subject path
 
 
 def test_a_split_panel_is_centred_on_its_face_inside_the_frame():

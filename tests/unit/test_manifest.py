@@ -39,6 +39,9 @@ def test_round_trip_validates_and_puts_schema_first():
     assert data["clips"][0]["scores"] == {"text": 0.8, "vision": 0.1, "similarity": None,
                                           "visual_change": 0.1}
     assert Manifest.from_dict(data) == manifest()
+    # A manifest from before --no-split-screen existed: two people were always stacked.
+    del data["selection"]["split_screen"]
+    assert Manifest.from_dict(data).selection.split_screen
 
 
 @pytest.mark.parametrize("change", [

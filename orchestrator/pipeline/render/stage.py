@@ -47,6 +47,7 @@ class RenderInput:
     aspects: tuple[str, ...]  # every clip in each; the first is the clip's main file
     captions: bool  # burn them in (the SRT files are written either way)
     style: CaptionStyle = DEFAULT_STYLE  # how burned-in captions look
+    split_screen: bool = True  # stack two people held in the picture (9:16); False: one window
 
 
 def rendition_name(stem: str, aspect: str, first: bool) -> str:
@@ -68,12 +69,13 @@ class ClipCut:
 
 
 def clip_cut(stem: str, start_s: float, end_s: float, lines: list[captions.Caption],
-             title: str, subject: SubjectPath) -> ClipCut:
-    """What a clip's renditions need, from its span, captions, title and the subject path."""
+             title: str, subject: SubjectPath, *, split_screen: bool = True) -> ClipCut:
+    """What a clip's renditions need, from its span, captions, title and the subject path;
+    with ``split_screen`` False a two-person shot keeps one window on the larger face."""
     return ClipCut(stem, start_s, end_s, lines,
                    captions.keywords(title, [w for line in lines for w in line.words]),
                    crop_keyframes(subject.times_s, subject.centres, start_s, end_s),
-                   split_layout(subject, start_s, end_s))
+                   split_layout(subject, start_s, end_s) if split_screen else None)
 
 
 async def render_renditions(source: Source, cut: ClipCut, aspects: tuple[str, ...],
@@ -142,7 +144,8 @@ async def render_clips(request: RenderInput, folder: Path, *,
         lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
                                        c.end_s - c.start_s)
         (folder / f"{stem}.srt").write_text(captions.to_srt(lines), encoding="utf-8")
-        cut = clip_cut(stem, c.start_s, c.end_s, lines, c.title, subject)
+        cut = clip_cut(stem, c.start_s, c.end_s, lines, c.title, subject,
+                       split_screen=request.split_screen)
 
         def starting(aspect: str, out: Path, c: Candidate = c) -> None:
             on_clip(f"{out.name}  {c.start_s:.1f}-{c.end_s:.1f} s  {aspect}  {c.title}")

@@ -61,6 +61,7 @@ function options() {
     aspect: [...document.querySelectorAll("input[name=aspect]:checked")]
       .map((box) => box.value).join(",") || "9:16",
     captions: $("captions").checked, caption_style: $("caption-style").value,
+    split_screen: $("split-screen").checked,
     ...($("prompt").value.trim() ? {prompt: $("prompt").value.trim()} : {}),
   };
 }
