@@ -14,10 +14,11 @@ spent while it ran - the orchestrator's process tree (FFmpeg included) and Trito
 the llm), read from /proc every 0.25 s and shared equally among the stages running at the time
 (an approximation where stages overlap) - with a Gantt chart of the stages over the cores in
 use (``--out``/pipeline-profile.png). Then the time to the first clip, and the ratio (b) / (a),
-for ``--clips`` and for one clip.
+for ``--clips`` and for one clip; last, the same for ``--clips`` on the transcript-only path
+(no llm: ``--llm-version none``).
 
     .venv/bin/python scripts/bench_pipeline.py [--minutes 10] [--clips 5] [--skip-one-clip]
-        [--out out/bench]
+        [--skip-transcript-only] [--out out/bench]
 """
 
 from __future__ import annotations
@@ -222,13 +223,14 @@ class Profile:
         plt.close(fig)
 
 
-async def full(url: str, video: Path, out: Path, clips: int, triton_pid: int) -> Profile:
+async def full(url: str, video: Path, out: Path, clips: int, triton_pid: int,
+               llm_version: str = "") -> Profile:
     reporter = _Quiet()
     with CpuSampler(triton_pid) as sampler:
         async with RecordingModels(url) as models:
             reporter.started = models.started = time.perf_counter()
             offset = reporter.started - sampler.started
-            result = await run(RunOptions(out=out, clips=clips,
+            result = await run(RunOptions(out=out, clips=clips, llm_version=llm_version,
                                           model_repository=model_repository()),
                                models, reporter, probe(str(video), min_duration_s=15))
     return Profile(result.manifest.timings_s, result.spans_s, sampler.samples,
@@ -252,9 +254,11 @@ def llm_table(profile: Profile) -> None:
               f"{sum(c.end_s > asr_end for c in calls):>10}")
 
 
-def report(profile: Profile, alone: float, clips: int, duration: float, out: Path) -> None:
+def report(profile: Profile, alone: float, clips: int, duration: float, out: Path,
+           path: str = "llm") -> None:
     timings, cpu = profile.timings, profile.stage_cpu()
-    print(f"\n{duration / 60:.1f}-min talk, {clips} clip(s), local Triton (CPU profile)")
+    print(f"\n{duration / 60:.1f}-min talk, {clips} clip(s), {path} path, local Triton "
+          "(CPU profile)")
     print(f"{'stage':<18}{'start s':>8}{'end s':>8}{'wall s':>8}{'CPU s ours':>11}"
           f"{'CPU s Triton':>13}")
     for name in dict.fromkeys(n for n, _, _ in profile.spans):
@@ -270,11 +274,13 @@ def report(profile: Profile, alone: float, clips: int, duration: float, out: Pat
     if profile.calls:
         llm_table(profile)
     first = profile.first_clip_s
+    goal = 2.0 if path == "llm" else 1.4
     print(f"(a) ASR alone {alone:.1f} s; (b) pipeline total {timings['total']:.1f} s; "
-          f"ratio (b)/(a) = {timings['total'] / alone:.2f} (goal <= 2.0); first clip after "
+          f"ratio (b)/(a) = {timings['total'] / alone:.2f} (goal <= {goal}); first clip after "
           + (f"{first:.1f} s ({first / alone:.2f} x ASR alone)" if first else "-"))
-    picture = out / f"pipeline-profile-{clips}clip.png"
-    profile.draw(picture, f"snapclip run: {duration / 60:.1f}-min talk, {clips} clip(s)")
+    picture = out / f"pipeline-profile-{clips}clip{'' if path == 'llm' else '-' + path}.png"
+    profile.draw(picture, f"snapclip run: {duration / 60:.1f}-min talk, {clips} clip(s), "
+                          f"{path} path")
     print(f"profile chart: {picture}")
 
 
@@ -304,6 +310,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=5)
     parser.add_argument("--skip-one-clip", action="store_true",
                         help="measure --clips only, not also one clip (quicker, for iterating)")
+    parser.add_argument("--skip-transcript-only", action="store_true",
+                        help="do not also measure the transcript-only path (no llm)")
     parser.add_argument("--out", type=Path, default=Path("out/bench"),
                         help="where the profile charts go")
     args = parser.parse_args()
@@ -330,6 +338,11 @@ def main() -> None:
                 profile = asyncio.run(full(url, video, folder / f"out{clips}", clips,
                                            server.pid))
                 report(profile, alone, clips, duration, args.out)
+            if not args.skip_transcript_only:
+                wait_until_idle(server.pid)
+                profile = asyncio.run(full(url, video, folder / "out-transcript", args.clips,
+                                           server.pid, llm_version="none"))
+                report(profile, alone, args.clips, duration, args.out, "transcript-only")
 
 
 if __name__ == "__main__":
