@@ -3,14 +3,17 @@
 
 (a) faster-whisper ``WhisperModel.transcribe`` in this process: VAD on, word timestamps, beam 5;
 (b) snapclip's path: the same VAD splits speech into <=30 s chunks, sent concurrently to the
-    Triton ``whisper`` model, which decodes whatever arrives together as one batch.
+    Triton ``whisper`` model, which decodes whatever arrives together as one batch;
+(c) faster-whisper's ``BatchedInferencePipeline`` in this process (``--batch-size``, 8): the
+    strongest in-process mode, VAD segments decoded as one batch.
 
 Same weights (the version folder's CTranslate2 model), same compute type (int8) and the same
-number of CPU threads for both. Model loading and server start-up are not timed; one warm-up
-request each is. Prints both wall times, the ratio (a)/(b) (above 1.0: Triton is faster) and
-each side's word error rate against the script as a sanity check.
+number of CPU threads for all three. Model loading and server start-up are not timed; one
+warm-up request each is. Prints the wall times, the ratios (a)/(b) and (c)/(b) (above 1.0:
+Triton is faster) and each side's word error rate against the script as a sanity check.
 
     .venv/bin/python scripts/bench_whisper.py [--minutes 10] [--version 1] [--repeat 1]
+        [--batch-size 8]
 """
 
 from __future__ import annotations
@@ -58,13 +61,22 @@ def talk_text(minutes: float, seed: int = 7) -> str:
     return " ".join(out)
 
 
-def in_process(model_dir: Path, audio: np.ndarray, threads: int) -> tuple[float, str]:
-    from faster_whisper import WhisperModel
+def in_process(model_dir: Path, audio: np.ndarray, threads: int,
+               batch_size: int = 0) -> tuple[float, str]:
+    """faster-whisper in this process: ``transcribe`` (sequential windows), or with
+    ``batch_size`` its ``BatchedInferencePipeline`` (VAD segments decoded ``batch_size`` at a
+    time, its own VAD always on)."""
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
 
     model = WhisperModel(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
     list(model.transcribe(audio[: WHISPER_SAMPLE_RATE * 5], beam_size=5)[0])  # warm-up
     start = time.perf_counter()
-    segments, _ = model.transcribe(audio, beam_size=5, vad_filter=True, word_timestamps=True)
+    if batch_size:
+        segments, _ = BatchedInferencePipeline(model).transcribe(
+            audio, beam_size=5, word_timestamps=True, batch_size=batch_size)
+    else:
+        segments, _ = model.transcribe(audio, beam_size=5, vad_filter=True,
+                                       word_timestamps=True)
     text = " ".join(s.text.strip() for s in segments)
     return time.perf_counter() - start, text
 
@@ -85,6 +97,8 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--version", default="1", help="whisper version of the CPU profile")
     parser.add_argument("--repeat", type=int, default=1, help="timed runs per side (best kept)")
+    parser.add_argument("--batch-size", type=int, default=8,
+                        help="BatchedInferencePipeline's batch (c)")
     args = parser.parse_args()
 
     repository = model_repository()
@@ -101,6 +115,9 @@ def main() -> None:
 
     local = [in_process(model_dir, audio, threads) for _ in range(args.repeat)]
     t_local, text_local = min(local)
+    batched = [in_process(model_dir, audio, threads, args.batch_size)
+               for _ in range(args.repeat)]
+    t_batched, text_batched = min(batched)
     with LocalTriton(repository, models=["whisper"]) as server:
         assert server.endpoints is not None
         runs = [asyncio.run(through_triton(server.endpoints.grpc, audio, args.version))
@@ -111,7 +128,11 @@ def main() -> None:
           f"RTF {t_local / duration:.3f}  WER {wer(text, text_local):.3f}")
     print(f"(b) Triton, {n_chunks} VAD chunks concurrent: {t_triton:7.1f} s  "
           f"RTF {t_triton / duration:.3f}  WER {wer(text, text_triton):.3f}")
-    print(f"ratio (a)/(b) = {t_local / t_triton:.2f}x  (goal: >= 1.0x)")
+    print(f"(c) in-process BatchedInferencePipeline, batch {args.batch_size}: "
+          f"{t_batched:7.1f} s  RTF {t_batched / duration:.3f}  "
+          f"WER {wer(text, text_batched):.3f}")
+    print(f"ratio (a)/(b) = {t_local / t_triton:.2f}x, (c)/(b) = {t_batched / t_triton:.2f}x  "
+          "(goal: both >= 1.0x)")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ Config parameters (``config.pbtxt`` / ``configs/cpu.pbtxt``):
   ``weights_dir``   CTranslate2 model folder, relative to the version folder (required);
   ``compute_type``  CTranslate2 compute type: ``float16`` on GPU, ``int8`` on CPU;
   ``cpu_threads``   threads for a KIND_CPU instance, ``0`` = all cores of the machine;
-  ``beam_size``     beam width (faster-whisper's default is 5).
+  ``beam_size``     beam width (faster-whisper's default is 5);
+  ``segment_timestamps``  ``true``: decode Whisper's segment timestamps and resume unfinished
+                    tails (faster-whisper's ``transcribe``); ``false`` (default): one decode per
+                    chunk, as ``BatchedInferencePipeline`` (``whisper_batch.DecodeOptions``).
 """
 
 from __future__ import annotations
@@ -76,7 +79,9 @@ class TritonPythonModel:
             device_index=int(args["model_instance_device_id"]) if gpu else 0,
             compute_type=params.get("compute_type", "float16" if gpu else "int8"),
             cpu_threads=0 if gpu else threads,
-            options=DecodeOptions(beam_size=int(params.get("beam_size", "5"))),
+            options=DecodeOptions(
+                beam_size=int(params.get("beam_size", "5")),
+                segment_timestamps=params.get("segment_timestamps", "false").lower() == "true"),
         )
         self._log.log_info(
             f"whisper v{args['model_version']} loaded from {weights} on "
