@@ -45,6 +45,7 @@ from orchestrator.errors import SnapclipError
 from orchestrator.pipeline.ingest import UrlPolicy, open_source_async
 from orchestrator.pipeline.manifest import Clip
 from orchestrator.pipeline.run import Resume, RunOptions, run
+from orchestrator.proto import load
 from orchestrator.service.logs import job_id_var
 from orchestrator.service.metrics import ServiceMetrics
 from orchestrator.serving.client import TritonModels
@@ -170,8 +171,9 @@ class _StoreReporter:
                         str(exc).splitlines()[0])
 
 
-OPTION_FIELDS = ("clips", "min_len_s", "max_len_s", "aspect", "captions", "language", "prompt",
-                 "caption_style", "split_screen")
+# The options a job may set: the proto's RunOptions fields (the APIs' contract), each the name
+# of a pipeline option.
+OPTION_FIELDS = tuple(f.name for f in load()[0].RunOptions.DESCRIPTOR.fields)
 
 
 def run_options(options: dict[str, Any], out: Path, model_repository: Path | None = None,
