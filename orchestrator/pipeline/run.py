@@ -393,6 +393,15 @@ async def _vision_plan(options: RunOptions, models: TritonModels, source: Source
     """Whether to compute CLIP similarity, and with which version."""
     if not source.has_video or options.clip_similarity == "off":
         return False, ""
+    if options.clip_similarity == "auto" and not options.vision_version and not (
+            await models.is_ready(CLIP_IMAGE.name)):
+        # The demo's set-up installs no CLIP (its offline weights are random anyway).
+        note = (f"{CLIP_IMAGE.name} is not served (no CLIP weights in the model repository; "
+                "`snapclip models fetch --model clip` exports them): CLIP similarity skipped, "
+                "visual change still counts")
+        notes.append(note)
+        reporter.stage("vision", note)
+        return False, ""
     version = await models.resolve_version(CLIP_IMAGE.name, options.vision_version)
     await models.require_ready(CLIP_TEXT.name, version)
     if options.clip_similarity == "auto":

@@ -76,9 +76,8 @@ class TritonModels:
                         tb: TracebackType | None) -> None:
         await self.close()
 
-    async def require_ready(self, model: str, version: str = "") -> None:
-        """Raise ``ModelServerError`` unless the server is live and the model version ready."""
-        label = f"{model}" + (f" version {version}" if version else "")
+    async def is_ready(self, model: str, version: str = "") -> bool:
+        """Whether the model (version) is ready; ``ModelServerError`` when Triton is not live."""
         try:
             live = await self._client.is_server_live(client_timeout=10)
             ready = live and await self._client.is_model_ready(model, version, client_timeout=10)
@@ -87,7 +86,12 @@ class TritonModels:
                 f"Triton at {self.url} is unreachable ({exc.message()})") from exc
         if not live:
             raise ModelServerError(f"Triton at {self.url} is not live")
-        if not ready:
+        return bool(ready)
+
+    async def require_ready(self, model: str, version: str = "") -> None:
+        """Raise ``ModelServerError`` unless the server is live and the model version ready."""
+        label = f"{model}" + (f" version {version}" if version else "")
+        if not await self.is_ready(model, version):
             raise ModelServerError(f"model {label} is not ready on Triton at {self.url}")
 
     async def resolve_version(self, model: str, version: str = "") -> str:

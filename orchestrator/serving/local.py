@@ -27,7 +27,8 @@ import sysconfig
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -156,16 +157,24 @@ class LocalTriton:
 
     Use as a context manager (``with LocalTriton() as server: server.endpoints.grpc``) or call
     ``start()``/``stop()``. ``models`` limits the loaded models (explicit model control);
-    ``None`` loads every model in the repository. Ports of 0 are chosen free.
+    ``None`` loads every model in the repository. ``versions`` loads those models with only the
+    versions given: their config with its version policy replaced, through the repository API
+    once the server is up (a run that needs one llm version does not wait for three engines).
+    Ports of 0 are chosen free.
     """
 
     def __init__(self, repository: Path | str | None = None, *,
-                 models: Sequence[str] | None = None, model_config_name: str = "cpu",
+                 models: Sequence[str] | None = None,
+                 versions: Mapping[str, Sequence[int]] | None = None,
+                 model_config_name: str = "cpu",
                  http_port: int = 0, grpc_port: int = 0, metrics_port: int = 0,
                  ready_timeout_s: float = 300.0, log_path: Path | None = None,
                  extra_args: Sequence[str] = ()) -> None:
         self.repository = model_repository(repository)
+        self.versions = {name: list(v) for name, v in (versions or {}).items()}
         self.models = list(models) if models is not None else None
+        if self.versions and self.models is None:
+            self.models = []  # explicit model control: only what is named is loaded
         self.model_config_name = model_config_name
         self.ready_timeout_s = ready_timeout_s
         self._ports = (http_port, grpc_port, metrics_port)
@@ -204,7 +213,8 @@ class LocalTriton:
         ]
         if self.models is not None:
             cmd.append("--model-control-mode=explicit")
-            cmd += [f"--load-model={name}" for name in self.models]
+            cmd += [f"--load-model={name}" for name in self.models
+                    if name not in self.versions]
         return cmd + self._extra_args
 
     def environment(self, bundle: _Bundle) -> dict[str, str]:
@@ -232,6 +242,11 @@ class LocalTriton:
                 stdin=subprocess.DEVNULL, env=self.environment(bundle), start_new_session=True)
         try:
             self._wait_ready(endpoints)
+            if self.versions:  # side by side, as the server loads the models it is told of
+                with ThreadPoolExecutor(len(self.versions)) as pool:
+                    for done in [pool.submit(self._load, endpoints, name, versions)
+                                 for name, versions in self.versions.items()]:
+                        done.result()
         except BaseException:
             self.stop()
             raise
@@ -256,6 +271,32 @@ class LocalTriton:
         raise TritonStartError(
             f"tritonserver was not ready after {self.ready_timeout_s:.0f} s; end of its log "
             f"({self.log_path}):\n{_log_summary(self.log_path)}")
+
+    def _load(self, endpoints: TritonEndpoints, name: str, versions: Sequence[int]) -> None:
+        """Load ``name`` with only ``versions``: its config for this server, version policy
+        replaced (Triton's repository API takes a whole config as JSON)."""
+        from google.protobuf import json_format
+
+        from orchestrator.serving.fetch import profile_config
+
+        config = profile_config(self.repository / name, self.model_config_name)
+        config.version_policy.specific.versions[:] = versions
+        body = {"parameters": {"config": json_format.MessageToJson(
+            config, preserving_proto_field_name=True)}}
+        url = f"{endpoints.http_url}/v2/repository/models/{name}/load"
+        try:
+            response = httpx.post(url, json=body, timeout=self.ready_timeout_s)
+        except httpx.HTTPError as exc:
+            raise TritonStartError(f"loading {name} failed: {exc}") from exc
+        if response.status_code != 200:
+            try:
+                error = response.json().get("error", response.text)
+            except ValueError:
+                error = response.text
+            assert self.log_path is not None
+            raise TritonStartError(
+                f"loading {name} version {', '.join(map(str, versions))} failed: {error}; end "
+                f"of the server's log ({self.log_path}):\n{_log_summary(self.log_path)}")
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL), its stubs, and remove its shm regions."""

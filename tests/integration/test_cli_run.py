@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tritonclient.grpc as grpcclient
 
+from orchestrator.contracts.models import CLIP_IMAGE
 from orchestrator.contracts.models import WHISPER_SAMPLE_RATE as SR
+from orchestrator.paths import model_repository
 from orchestrator.serving.local import free_port
 from orchestrator.synth.speech import speak
 from orchestrator.synth.video import make_video
@@ -172,4 +177,45 @@ def test_unreachable_triton_is_exit_3_and_leaves_nothing(talk_video: Path, tmp_p
 def test_unknown_model_version_is_exit_3(talk_video: Path, grpc_url: str, tmp_path: Path):
     proc = snapclip("run", str(talk_video), "--out", str(tmp_path / "o"), "--triton", grpc_url,
                     "--asr-version", "3")
+    assert_one_line_error(proc, 3, "not ready")
+
+
+def test_missing_weights_name_the_set_up_and_start_no_server(talk_video: Path, tmp_path: Path):
+    """A model repository without weights: one line that says how to get them."""
+    empty = tmp_path / "model_repository"
+    shutil.copytree(model_repository(), empty, ignore=lambda folder, names: {
+        n for n in names if Path(folder).name.isdigit() and n != "model.py"})
+    proc = snapclip("run", str(talk_video), "--out", str(tmp_path / "o"),
+                    "--model-repository", str(empty), timeout=120)
+    assert_one_line_error(proc, 3, "no weights for whisper, llm")
+    assert "scripts/setup.sh" in proc.stderr and "Starting local Triton" not in proc.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.fixture
+def clip_unloaded(grpc_url: str) -> Iterator[None]:
+    """The session server without clip_image (as after scripts/demo.sh's set-up, which
+    installs no CLIP); loaded again afterwards."""
+    client = grpcclient.InferenceServerClient(grpc_url)
+    client.unload_model(CLIP_IMAGE.name)
+    try:
+        yield
+    finally:
+        client.load_model(CLIP_IMAGE.name)
+        client.close()
+
+
+def test_run_without_clip_skips_similarity(talk_video: Path, grpc_url: str, tmp_path: Path,
+                                           clip_unloaded: None):
+    out = tmp_path / "result"
+    proc = snapclip("run", str(talk_video), "--out", str(out), "--triton", grpc_url,
+                    "--clips", "1", "--min-len", "5", "--max-len", "15")
+    assert proc.returncode == 0, proc.stderr
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["selection"]["vision_similarity"] is False
+    assert any("clip_image is not served" in note for note in manifest["selection"]["notes"])
+    assert (out / "clip_01.mp4").is_file()
+    # Asked for explicitly, a missing CLIP is an error, not a silent skip.
+    proc = snapclip("run", str(talk_video), "--out", str(tmp_path / "o"), "--triton", grpc_url,
+                    "--clip-similarity", "on")
     assert_one_line_error(proc, 3, "not ready")

@@ -11,7 +11,14 @@ import ctranslate2
 import pytest
 
 from orchestrator.paths import model_repository
-from orchestrator.serving.fetch import PROFILES, RECORD, FetchError, fetch, fetch_version
+from orchestrator.serving.fetch import (
+    PROFILES,
+    RECORD,
+    FetchError,
+    fetch,
+    fetch_version,
+    installed,
+)
 from tests.support import SNAPCLIP
 
 
@@ -72,8 +79,15 @@ def test_gpu_profile_unpinned_or_offline_fails_cleanly(repository: Path, tmp_pat
 
 
 def test_only_the_named_models_are_fetched(repository: Path):
+    assert installed(repository, "cpu") == {}
+    # The newest version only (the demo's set-up): what a run uses by default.
+    newest = list(fetch(repository, "cpu", models=["whisper"], newest=True))
+    assert [(r.item.model, r.item.version, r.fetched) for r in newest] == [("whisper", 2, True)]
+    # What a local server may load: the versions with their weights in place.
+    assert installed(repository, "cpu") == {"whisper": [2]}
     results = list(fetch(repository, "cpu", models=["whisper"]))
-    assert {r.item.model for r in results} == {"whisper"}
+    assert [(r.item.version, r.fetched) for r in results] == [(1, True), (2, False)]
+    assert installed(repository, "cpu") == {"whisper": [2, 1]}
     with pytest.raises(FetchError, match="fetches no nope"):
         list(fetch(repository, "cpu", models=["nope"]))
 
