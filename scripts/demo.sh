@@ -5,7 +5,7 @@
 #   scripts/demo.sh SOURCE [OPTIONS...]  a video file or URL of yours, any `snapclip run` options
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-scripts/setup.sh
+scripts/setup.sh --demo
 if [ $# -eq 0 ] || [[ "$1" == -* ]]; then
   [ -s out/sample.mp4 ] || .venv/bin/snapclip sample out/sample.mp4
   exec .venv/bin/snapclip run out/sample.mp4 --out out/sample "$@"
