@@ -195,7 +195,8 @@ fi
 [ -z "${pending[.venv-llm]:-}" ] || say "waiting for .venv-llm"
 finish .venv-llm
 if $llm_env; then
-  .venv-llm/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
+  logged .venv-llm-project \
+    .venv-llm/bin/python -m pip install -q --disable-pip-version-check --no-deps -e .
   echo "$llm_want" > "$llm_stamp"
 fi
 .venv/bin/snapclip models fetch --profile cpu --model llm "${newest[@]}"
