@@ -171,3 +171,20 @@ def test_whisper_profiles_split_versions_and_precision():
         assert config.parameters["weights_dir"].string_value
         audio = next(t for t in config.input if t.name == "AUDIO")
         assert audio.allow_ragged_batch  # chunks of different lengths share a batch
+
+
+def test_bf16_is_taken_only_where_the_cpu_has_it(tmp_path):
+    # model.json asks for bfloat16 (half the weights' memory traffic); the CPU backend falls
+    # back to float32 where torch would emulate bf16 (backends/llm.py).
+    from orchestrator.backends.llm import native_bf16
+
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n")
+    assert native_bf16(cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n")
+    assert not native_bf16(cpuinfo)
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu amx_bf16 amx_tile\n")
+    assert native_bf16(cpuinfo)
+    assert not native_bf16(tmp_path / "missing")
+    default = json.loads((REPOSITORY / "llm" / "4" / "model.json").read_text())
+    assert default["dtype"] == "bfloat16"
