@@ -102,3 +102,27 @@ def test_explicit_model_list_loads_only_those(tmp_path: Path):
         index = httpx.post(f"{server.endpoints.http_url}/v2/repository/index").json()
         states = {m["name"]: m.get("state") for m in index}
         assert states["echo"] == "READY" and states["broken"] != "READY"
+
+
+def test_versions_load_only_those_with_the_config_otherwise_unchanged(tmp_path: Path):
+    make_model(tmp_path, "echo")
+    (tmp_path / "echo" / "2").mkdir()
+    (tmp_path / "echo" / "2" / "model.py").write_text(
+        textwrap.dedent(ECHO_MODEL).format(init='raise RuntimeError("must not load")'))
+    config = tmp_path / "echo" / "config.pbtxt"
+    config.write_text(config.read_text() + "version_policy: { all: {} }\n")
+    with LocalTriton(tmp_path, versions={"echo": [1]}) as server:
+        assert server.endpoints is not None
+        index = httpx.post(f"{server.endpoints.http_url}/v2/repository/index").json()
+        assert {(m["name"], m.get("version"), m.get("state")) for m in index} == {
+            ("echo", "1", "READY")}
+        answer = httpx.post(f"{server.endpoints.http_url}/v2/models/echo/infer", json={
+            "inputs": [{"name": "IN", "datatype": "FP32", "shape": [2], "data": [1, 2]}]})
+        assert answer.json()["outputs"][0]["data"] == [1, 2]
+    server.cleanup_logs()
+    # A version without its folder: the start fails, saying which load.
+    server = LocalTriton(tmp_path, versions={"echo": [3]}, ready_timeout_s=60)
+    with pytest.raises(TritonStartError, match="loading echo version 3 failed"):
+        server.start()
+    assert server.pid is None and list(SHM_DIR.glob(f"{server.shm_prefix}*")) == []
+    server.cleanup_logs()
