@@ -26,15 +26,13 @@ from faster_whisper.audio import pad_or_trim
 from faster_whisper.tokenizer import Tokenizer
 from faster_whisper.transcribe import get_suppressed_tokens
 
-from orchestrator.contracts.transcript import ChunkTranscript, Segment, Word
+from orchestrator.contracts.transcript import ChunkTranscript, Segment, Word, ends_sentence
 
 # faster-whisper's own thresholds for "this window is silence" (transcribe.generate_segments).
 _NO_SPEECH_THRESHOLD = 0.6
 _LOG_PROB_THRESHOLD = -1.0
 _PREPEND_PUNCTUATIONS = "\"'“¿([{-"
 _APPEND_PUNCTUATIONS = "\"'.。,，!！?？:：”)]}、"
-_SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？")
-_CLOSING = "\"')]}”’」"
 # Resuming unfinished tails: at most this many passes per batch; a pass must consume at least
 # _MIN_PROGRESS_S, and a tail shorter than _MIN_TAIL_S is not worth another decode.
 _MAX_PASSES = 4
@@ -297,7 +295,7 @@ def _at_sentence_ends(raw: dict) -> list[dict]:
     parts: list[list[dict]] = [[]]
     for word in words:
         parts[-1].append(word)
-        if word["word"].strip().rstrip(_CLOSING).endswith(_SENTENCE_ENDS):
+        if ends_sentence(word["word"]):
             parts.append([])
     parts = [p for p in parts if p]
     if len(parts) < 2:

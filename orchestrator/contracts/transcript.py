@@ -12,6 +12,16 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+# A word ending with one of these (before any closing quote or bracket) ends a sentence: the
+# served whisper cuts its segments there and the text stage its sentences.
+SENTENCE_ENDS = (".", "!", "?", "…", "。", "！", "？")
+CLOSING_MARKS = "\"')]}”’」"
+
+
+def ends_sentence(word: str) -> bool:
+    """Whether ``word`` (as transcribed, with its spacing) ends a sentence."""
+    return word.strip().rstrip(CLOSING_MARKS).endswith(SENTENCE_ENDS)
+
 
 @dataclass(frozen=True)
 class Word:

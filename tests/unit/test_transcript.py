@@ -60,3 +60,18 @@ def test_prefix_grows_only_over_contiguous_chunks():
     assert first.segments[1].start == 31.0
     complete = prefix.add(2, chunk_result("en", "third", 0.0))
     assert complete is not None and complete.text == "first second third"
+
+
+def test_one_rule_ends_a_sentence_for_whisper_and_the_text_stage():
+    # contracts/transcript.py: the served whisper cuts segments and the text stage cuts
+    # sentences with the same rule, CJK marks and closing quotes included.
+    from orchestrator.contracts.transcript import ends_sentence
+    from orchestrator.pipeline.text.sentences import sentences
+
+    assert ends_sentence(" done.") and ends_sentence(" 好。") and ends_sentence(' "Really?"')
+    assert ends_sentence(" end.」") and not ends_sentence(" Mr") and not ends_sentence(" 1,")
+    words = (Word(0.0, 0.5, "我们", 0.9), Word(0.5, 1.0, "开始。", 0.9),
+             Word(1.2, 1.6, "好", 0.9), Word(1.6, 2.0, "吗？", 0.9))
+    transcript = Transcript(language="zh", duration_s=2.0, segments=(
+        Segment(0.0, 2.0, "我们开始。好吗？", words),))
+    assert [(s.start_s, s.end_s) for s in sentences(transcript)] == [(0.0, 1.0), (1.2, 2.0)]

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from orchestrator.contracts.transcript import Transcript, Word
+from orchestrator.contracts.transcript import Transcript, Word, ends_sentence
 from orchestrator.pipeline.types import Sentence
-
-SENTENCE_ENDS = (".", "!", "?", "…")
 
 
 def sentences(transcript: Transcript) -> list[Sentence]:
@@ -15,7 +13,7 @@ def sentences(transcript: Transcript) -> list[Sentence]:
     for segment in transcript.segments:
         for word in segment.words:
             words.append(word)
-            if word.word.rstrip("\"')]").endswith(SENTENCE_ENDS):
+            if ends_sentence(word.word):
                 out.append(_sentence(words))
                 words = []
         if not segment.words and segment.text.strip():
