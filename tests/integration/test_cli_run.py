@@ -36,6 +36,14 @@ def talk_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_video(padded, folder / "talk.mp4", size="320x240", fps=10)
 
 
+def run_one_clip(source: Path, grpc_url: str, out: Path) -> dict:
+    """One short clip of ``source`` into ``out``; the run's manifest."""
+    proc = snapclip("run", str(source), "--out", str(out), "--triton", grpc_url,
+                    "--clips", "1", "--min-len", "5", "--max-len", "15")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads((out / "manifest.json").read_text())
+
+
 def test_run_small_video_end_to_end(talk_video: Path, grpc_url: str, tmp_path: Path):
     out = tmp_path / "result"
     proc = snapclip("run", str(talk_video), "--out", str(out), "--triton", grpc_url, "--json",
@@ -85,10 +93,7 @@ def test_audio_only_source_gets_a_still_background(talk_video: Path, grpc_url: s
     subprocess.run(["ffmpeg", "-loglevel", "error", "-i", str(talk_video), "-vn", "-c:a", "aac",
                     str(audio)], check=True)
     out = tmp_path / "result"
-    proc = snapclip("run", str(audio), "--out", str(out), "--triton", grpc_url,
-                    "--clips", "1", "--min-len", "5", "--max-len", "15")
-    assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = run_one_clip(audio, grpc_url, out)
     assert manifest["source"]["has_video"] is False
     assert manifest["selection"]["vision_similarity"] is False
     streams = ffprobe(out / "clip_01.mp4")["streams"]
@@ -208,10 +213,7 @@ def clip_unloaded(grpc_url: str) -> Iterator[None]:
 def test_run_without_clip_skips_similarity(talk_video: Path, grpc_url: str, tmp_path: Path,
                                            clip_unloaded: None):
     out = tmp_path / "result"
-    proc = snapclip("run", str(talk_video), "--out", str(out), "--triton", grpc_url,
-                    "--clips", "1", "--min-len", "5", "--max-len", "15")
-    assert proc.returncode == 0, proc.stderr
-    manifest = json.loads((out / "manifest.json").read_text())
+    manifest = run_one_clip(talk_video, grpc_url, out)
     assert manifest["selection"]["vision_similarity"] is False
     assert any("clip_image is not served" in note for note in manifest["selection"]["notes"])
     assert (out / "clip_01.mp4").is_file()
