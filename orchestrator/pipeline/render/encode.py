@@ -27,12 +27,39 @@ from orchestrator.pipeline.reframe import (
 )
 
 BACKGROUND = "0x14181f"
-# libx264's speed/quality: scripts/bench_encode.py measures the candidates side by side. On
-# its grainy talk scene superfast/22 was 1.65x faster at the same SSIM and 1.11x the size, but
-# on a clean upscaled picture (the tests' 320x180 talk) 1.9x the size: kept until the rule
-# holds on both kinds of picture (issue 18).
-PRESET = "veryfast"
-CRF = 21
+
+
+@dataclass(frozen=True)
+class Encoder:
+    """libx264's settings: a preset, a CRF and ``x264-params`` that override the preset."""
+
+    preset: str
+    crf: int
+    params: str = ""  # "key=value:key=value", as FFmpeg's -x264-params takes them
+
+    def args(self) -> list[str]:
+        extra = ["-x264-params", self.params] if self.params else []
+        return ["-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), *extra]
+
+    def __str__(self) -> str:
+        return f"{self.preset}{'+' + self.params if self.params else ''}/{self.crf}"
+
+    @classmethod
+    def parse(cls, text: str) -> Encoder:
+        """``superfast+mbtree=1:rc-lookahead=10/21`` (``str``'s form) back to an Encoder."""
+        head, _, crf = text.rpartition("/")
+        preset, _, params = head.partition("+")
+        return cls(preset, int(crf), params)
+
+
+# Chosen by scripts/bench_encode.py (issue 18): the fastest candidate whose SSIM against a
+# lossless reference is within 0.005 of veryfast/21's (the setting before) at a file at most
+# 15 % larger, on a grainy talk, a clean talk and an upscaled small picture. superfast alone
+# turns off the macroblock tree and its lookahead (x264's presets: no-mbtree, rc-lookahead=0),
+# which doubled the files of clean and upscaled pictures; with both back it keeps veryfast's
+# sizes (1.03x and 1.04x there, 0.95x on the grain at SSIM 0.9458 against 0.9498) for 1.56x
+# less CPU over the three scenes (1.22-1.73x). The bench's table is in the README.
+ENCODER = Encoder("superfast", 21, "mbtree=1:rc-lookahead=10")
 # The source is opened as ``probe`` opened it: a local file in a known container, nothing else.
 SOURCE_INPUT = ("-protocol_whitelist", MEDIA_PROTOCOLS, "-format_whitelist", MEDIA_DEMUXERS,
                 "-i")
@@ -55,8 +82,7 @@ class RenderJob:
     crop_keyframes: tuple[tuple[float, float], ...] = ()  # (clip time s, centre 0..1)
     ass: Path | None = None  # burned in when given; must sit in ``out``'s folder
     split: SplitLayout | None = None  # stacked two-person spells (9:16 only)
-    preset: str = PRESET
-    crf: int = CRF
+    encoder: Encoder = ENCODER
 
 
 def ffmpeg_command(job: RenderJob) -> list[str]:
@@ -86,8 +112,7 @@ def ffmpeg_command(job: RenderJob) -> list[str]:
                 "-t", f"{duration:.3f}",
                 "-filter:v", ",".join([*subtitles, "format=yuv420p"]) or "null",
                 "-map", "0:v:0", "-map", "1:a:0"]
-    cmd += ["-c:v", "libx264", "-preset", job.preset, "-crf", str(job.crf),
-            "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
+    cmd += [*job.encoder.args(), "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2",
             "-movflags", "+faststart", job.out.name]
     return cmd
 
