@@ -74,7 +74,7 @@ if [ -z "$python" ]; then
 fi
 
 # A side environment built in the background: its output goes to .setup-logs/<name>.log and
-# `finish <name>` waits for it, quoting the end of the log when it failed.
+# `finish <name>` waits for it; `failed <name>` quotes the end of its log and stops.
 mkdir -p .setup-logs
 declare -A pending=()
 background() {
@@ -82,25 +82,22 @@ background() {
   "$@" > ".setup-logs/$name.log" 2>&1 &
   pending[$name]=$!
 }
+failed() {
+  say "$1 failed; the end of .setup-logs/$1.log:"
+  tail -n 20 ".setup-logs/$1.log" >&2
+  exit 1
+}
 finish() {
   local name=$1
   [ -n "${pending[$name]:-}" ] || return 0
-  if ! wait "${pending[$name]}"; then
-    say "building $name failed; the end of .setup-logs/$name.log:"
-    tail -n 20 ".setup-logs/$name.log" >&2
-    exit 1
-  fi
+  wait "${pending[$name]}" || failed "$name"
   unset "pending[$name]"
   say "$name ready"
 }
 # A step in the foreground, its output in the same kind of log.
 logged() {
   local name=$1; shift
-  if ! "$@" > ".setup-logs/$name.log" 2>&1; then
-    say "$name failed; the end of .setup-logs/$name.log:"
-    tail -n 20 ".setup-logs/$name.log" >&2
-    exit 1
-  fi
+  "$@" > ".setup-logs/$name.log" 2>&1 || failed "$name"
 }
 trap 'for pid in "${pending[@]}"; do kill "$pid" 2>/dev/null || true; done' EXIT
 
@@ -162,7 +159,7 @@ have_hash='' have_extras=''
 if [ "$have_hash" != "$want" ] || { ! $demo && [ "$have_extras" != cpu-models,dev ]; }; then
   [ -x .venv/bin/python ] || { say "creating .venv"; "$python" -m venv .venv; }
   say "installing snapclip [$extras] into .venv (first run: a few minutes)"
-  logged .venv .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
+  logged .venv-pip .venv/bin/python -m pip install -q --disable-pip-version-check -U pip
   logged .venv .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[$extras]"
   echo "$want $extras" > "$stamp"
 fi
