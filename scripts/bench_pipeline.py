@@ -211,8 +211,13 @@ class Profile:
         gantt.set_title(title)
         times = [t - self.offset_s for t, _, _ in self.samples[1:]]
         steps = list(pairwise(self.samples))
-        ours = [(b[1] - a[1]) / max(b[0] - a[0], 1e-6) for a, b in steps]
-        triton = [(b[2] - a[2]) / max(b[0] - a[0], 1e-6) for a, b in steps]
+        # A process that ends moves its CPU time to its parent's "waited for" count only
+        # when reaped: one interval can then show a dip below 0 and the next a spike. The
+        # chart clips each rate to the machine's cores; the totals above are unaffected.
+        cpus = os.cpu_count() or 1
+        ours = [min(cpus, max(0.0, (b[1] - a[1]) / max(b[0] - a[0], 1e-6))) for a, b in steps]
+        triton = [min(cpus, max(0.0, (b[2] - a[2]) / max(b[0] - a[0], 1e-6)))
+                  for a, b in steps]
         cores.stackplot(times, ours, triton, labels=["orchestrator + FFmpeg", "Triton"],
                         step="pre", alpha=0.8)
         cores.set_ylabel("cores busy")

@@ -211,14 +211,30 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
     # memory; the spool file is unlinked from the start and closed when the run ends.
     scratch = options.out.resolve().parent
     scratch.mkdir(parents=True, exist_ok=True)
-    audio = await clock.timed("ingest", asyncio.to_thread(AudioTrack.decode, source.path,
-                                                          scratch=scratch))
-    with audio:
-        return await _run(options, models, reporter, source, resume, clock, notes, audio)
+    # The llm's tokenizer loads (about 5 s here) while the audio is decoded and cut.
+    starting = None if resume.text is not None else asyncio.create_task(TextSignalStage.start(
+        TextSignalInput(clips=options.clips, min_len_s=options.min_len_s,
+                        max_len_s=options.max_len_s, llm_version=options.llm_version,
+                        llm_tokenizer=options.llm_tokenizer,
+                        llm_context_tokens=options.llm_context_tokens,
+                        model_repository=options.model_repository, prompt=options.prompt),
+        models, on_progress=lambda d, t: reporter.progress("moments", d, t)))
+    try:
+        audio = await clock.timed("ingest", asyncio.to_thread(AudioTrack.decode, source.path,
+                                                              scratch=scratch))
+        with audio:
+            return await _run(options, models, reporter, source, resume, clock, notes, audio,
+                              starting)
+    finally:
+        if starting is not None:
+            starting.cancel()
+            if starting.done() and not starting.cancelled():
+                starting.exception()  # a failure the run ended before it awaited
 
 
 async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, source: Source,
-               resume: Resume, clock: _Clock, notes: list[str], audio: AudioTrack) -> RunResult:
+               resume: Resume, clock: _Clock, notes: list[str], audio: AudioTrack,
+               starting: asyncio.Task[TextSignalStage] | None) -> RunResult:
     chunks = tuple(await clock.timed("ingest", asyncio.to_thread(speech_chunks, audio)))
     if not chunks:
         raise InputError(f"{source.uri}: no speech found in the audio")
@@ -228,14 +244,7 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
     else:
         asr_version = await models.resolve_version(WHISPER.name, options.asr_version)
     similarity, vision_version = await _vision_plan(options, models, source, notes, reporter)
-    moments = None
-    if resume.text is None:
-        moments = await TextSignalStage.start(TextSignalInput(
-            clips=options.clips, min_len_s=options.min_len_s, max_len_s=options.max_len_s,
-            llm_version=options.llm_version, llm_tokenizer=options.llm_tokenizer,
-            llm_context_tokens=options.llm_context_tokens,
-            model_repository=options.model_repository, prompt=options.prompt),
-            models, on_progress=lambda d, t: reporter.progress("moments", d, t))
+    moments = None if starting is None else await starting
     vision_task = asyncio.create_task(clock.timed("vision", vision.analyse_video(
         models, vision.VisionInput(source.path, source.has_video, similarity, vision_version,
                            duration_s=source.duration_s),
@@ -291,17 +300,29 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
             result = select(request)
             clock.mark("select", start)
         else:
+            describing: list[asyncio.Task[TextSignal]] = []
+
             async def ask_kinds(pending: list[int]) -> dict[int, str]:
                 nonlocal text
                 assert moments is not None
+                # Described while their kinds are asked: the llm batches the two, and a pick
+                # that turns out a decoy (rare) is the only description wasted.
+                describing.append(asyncio.create_task(moments.describe(pending)))
                 text = await moments.classify(pending)
                 return {n: text.candidates[n].kind for n in pending}
 
             # The llm is asked the kind (a sponsor read is never a highlight) only of the
-            # passages the selection picks; then it describes the clips chosen.
-            result = await select_asking(request, ask_kinds)
-            clock.mark("select", start)
-            start = time.perf_counter()
+            # passages the selection picks, and describes them meanwhile; what the choice
+            # holds that was not described so far (picks known before, with a topic) is
+            # described after it.
+            try:
+                result = await select_asking(request, ask_kinds)
+                clock.mark("select", start)
+                start = time.perf_counter()
+                await asyncio.gather(*describing)
+            finally:
+                for task in describing:
+                    task.cancel()
             text = await moments.describe(chosen_indices(result))
             result = _described(result, text)
             clock.mark("moments_chosen", start)

@@ -40,6 +40,7 @@ class FlakyJudge:
 
     def __init__(self) -> None:
         self.classified: list[str] = []
+        self.described: list[str] = []
 
     async def rate(self, passage: str, prompt: str | None = None, *, kind: bool = True
                    ) -> Rating:
@@ -54,6 +55,8 @@ class FlakyJudge:
         return ("sponsor" if "number 9" in passage else "highlight"), 110, 2
 
     async def describe(self, passage: str) -> Description:
+        self.described.append(passage)
+        await asyncio.sleep(0)  # another describe call may start meanwhile
         if "number 1 " in passage:
             raise ModelRequestError("llm: cancelled")
         return Description("A title", "A reason of its own.")
@@ -101,6 +104,28 @@ def test_kinds_are_asked_only_of_the_passages_picked_then_those_are_described():
     assert signal.candidates[other].title == "A title"
     assert signal.candidates[other].reason.startswith("A reason of its own. (llm v1 rated it")
     assert any("classified 2 of them" in note for note in signal.notes)
+
+
+def test_each_passage_is_described_once_even_by_overlapping_calls_or_after_a_failure():
+    # The run describes the picks while it asks their kinds, then whatever the final choice
+    # holds: a passage asked before (answered or failed) is not asked again.
+    judge = FlakyJudge()
+    stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=12),
+                            judge, ModelRef("llm", "1"), [])  # type: ignore[arg-type]
+    signal = asyncio.run(stage.finish(TALK, 60.0))
+    rated = [n for n, c in enumerate(signal.candidates) if c.origin == "llm"]
+    first = next(n for n in rated if "number 1 " in stage._found[n].text)
+    a, b = [n for n in rated if n != first][:2]
+
+    async def overlapping() -> None:
+        await asyncio.gather(stage.describe([first, a]), stage.describe([a, b]))
+
+    asyncio.run(overlapping())
+    assert sorted(judge.described) == sorted(stage._found[n].text for n in (first, a, b))
+    signal = asyncio.run(stage.describe([first, a, b]))
+    assert len(judge.described) == 3
+    assert signal.candidates[first].title == "Sentence number 1 here"  # failed: first words
+    assert signal.candidates[a].title == signal.candidates[b].title == "A title"
 
 
 def test_with_a_topic_every_kind_is_asked_while_rating():

@@ -98,6 +98,7 @@ class TextSignalStage:
         self._kinds: dict[int, str] = {}  # by passage: the cues' word, or the llm's answer
         self._classified: set[int] = set()  # the passages the llm was asked the kind of
         self._described: dict[int, Description] = {}
+        self._describing: set[int] = set()  # asked (answered or not)
         self._tokens = [0, 0]  # in, out of the kind questions asked after the rating
         self._unclassifiable = 0
         self._fallback: TextSignal | None = None  # the transcript-only signal, if it came to it
@@ -251,11 +252,14 @@ class TextSignalStage:
 
     async def describe(self, chosen: Sequence[int]) -> TextSignal:
         """A title and a reason in the llm's own words for each rated passage in ``chosen``
-        (the clips; a failed description leaves the passage's first words as its title)."""
-        wanted = [n for n in dict.fromkeys(chosen) if n not in self._described
+        (the clips; a failed description leaves the passage's first words as its title).
+        Each passage is asked once, also when calls overlap (the run describes the picks
+        while their kinds are asked, then whatever its choice holds)."""
+        wanted = [n for n in dict.fromkeys(chosen) if n not in self._describing
                   and isinstance(self._rating(n), Rating)]
         if self._judge is None or not wanted:
             return self.signal()
+        self._describing.update(wanted)  # asked once, even by overlapping calls
         answers = await asyncio.gather(
             *(self._judge.describe(self._found[n].text) for n in wanted),
             return_exceptions=True)
