@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from orchestrator.pipeline.manifest import ModelRef
-from orchestrator.pipeline.text import TextSignalInput, TextSignalStage
+from orchestrator.pipeline.text import TextSignal, TextSignalInput, TextSignalStage
 from orchestrator.pipeline.text.rating import Description, Rating
 from orchestrator.pipeline.types import UNCLASSIFIED, Sentence
 from orchestrator.serving.client import ModelRequestError
@@ -79,12 +79,17 @@ def test_one_failed_passage_keeps_the_others_ratings():
     assert all(c.title for c in signal.candidates)
 
 
-def test_kinds_are_asked_only_of_the_passages_picked_then_those_are_described():
-    judge = FlakyJudge()
+def rated_talk(judge: FlakyJudge) -> tuple[TextSignalStage, TextSignal, list[int]]:
+    """The stage after rating ``TALK`` for two clips, its signal and the rated candidates."""
     stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=12),
                             judge, ModelRef("llm", "1"), [])  # type: ignore[arg-type]
     signal = asyncio.run(stage.finish(TALK, 60.0))
-    rated = [n for n, c in enumerate(signal.candidates) if c.origin == "llm"]
+    return stage, signal, [n for n, c in enumerate(signal.candidates) if c.origin == "llm"]
+
+
+def test_kinds_are_asked_only_of_the_passages_picked_then_those_are_described():
+    judge = FlakyJudge()
+    stage, signal, rated = rated_talk(judge)
     assert judge.classified == []  # no topic: no kind asked while rating
     assert {signal.candidates[n].kind for n in rated} == {UNCLASSIFIED}
     sponsor = next(n for n in rated if "number 9" in stage._found[n].text)
@@ -110,10 +115,7 @@ def test_each_passage_is_described_once_even_by_overlapping_calls_or_after_a_fai
     # The run describes the picks while it asks their kinds, then whatever the final choice
     # holds: a passage asked before (answered or failed) is not asked again.
     judge = FlakyJudge()
-    stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=12),
-                            judge, ModelRef("llm", "1"), [])  # type: ignore[arg-type]
-    signal = asyncio.run(stage.finish(TALK, 60.0))
-    rated = [n for n, c in enumerate(signal.candidates) if c.origin == "llm"]
+    stage, signal, rated = rated_talk(judge)
     first = next(n for n in rated if "number 1 " in stage._found[n].text)
     a, b = [n for n in rated if n != first][:2]
 
