@@ -215,10 +215,12 @@ class Profile:
         # when reaped: one interval can then show a dip below 0 and the next a spike. The
         # chart clips each rate to the machine's cores; the totals above are unaffected.
         cpus = os.cpu_count() or 1
-        ours = [min(cpus, max(0.0, (b[1] - a[1]) / max(b[0] - a[0], 1e-6))) for a, b in steps]
-        triton = [min(cpus, max(0.0, (b[2] - a[2]) / max(b[0] - a[0], 1e-6)))
-                  for a, b in steps]
-        cores.stackplot(times, ours, triton, labels=["orchestrator + FFmpeg", "Triton"],
+
+        def busy(column: int) -> list[float]:  # 1: ours, 2: Triton's
+            return [min(cpus, max(0.0, (b[column] - a[column]) / max(b[0] - a[0], 1e-6)))
+                    for a, b in steps]
+
+        cores.stackplot(times, busy(1), busy(2), labels=["orchestrator + FFmpeg", "Triton"],
                         step="pre", alpha=0.8)
         cores.set_ylabel("cores busy")
         cores.set_xlabel("seconds since the run started")
