@@ -30,7 +30,7 @@ import os
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -85,9 +85,11 @@ class RecordingModels(TritonModels):
         self.started = time.perf_counter()
 
     async def complete(self, prompt: str, sampling: Mapping[str, object], *,
-                       model: str = "llm", version: str = "") -> Completion:
+                       model: str = "llm", version: str = "",
+                       on_text: Callable[[str], None] | None = None) -> Completion:
         start = time.perf_counter() - self.started
-        answer = await super().complete(prompt, sampling, model=model, version=version)
+        answer = await super().complete(prompt, sampling, model=model, version=version,
+                                        on_text=on_text)
         # The pinned backend takes structured_outputs as a JSON string.
         outputs = json.loads(str(sampling.get("structured_outputs") or "{}"))
         purpose = ("describe" if "json" in outputs else "kind" if "choice" in outputs

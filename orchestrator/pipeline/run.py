@@ -3,8 +3,9 @@
 Stages are modules with typed inputs and outputs; this module only composes them. Work
 overlaps where it can: the vision stage (frame sampling, visual change, subject tracking and,
 with real CLIP weights, frame embeddings) runs while the speech chunks are being transcribed;
-transcript chunks go to the ``llm`` as soon as the speech before them is transcribed; and every
-stage sends its Triton requests concurrently so the server can batch them.
+transcript chunks go to the ``llm`` as soon as the speech before them is transcribed; the first
+clip renders as soon as the llm has written its title, while the reasons are still being
+written; and every stage sends its Triton requests concurrently so the server can batch them.
 
 Audio and frames are decoded in two PyAV passes over the file rather than one: ASR can then
 start after the audio pass alone (2.7 s for a 10-minute talk here), instead of after decoding
@@ -16,11 +17,12 @@ written, so a failed or interrupted run leaves nothing behind.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import time
 from collections.abc import Awaitable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
@@ -54,7 +56,6 @@ from orchestrator.pipeline.render import RenderInput, render_clips, write_extras
 from orchestrator.pipeline.render.styles import CaptionStyle, parse_style, style_text
 from orchestrator.pipeline.select import (
     SelectInput,
-    SelectResult,
     chosen_indices,
     fit_candidates,
     select,
@@ -222,9 +223,9 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
     try:
         audio = await clock.timed("ingest", asyncio.to_thread(AudioTrack.decode, source.path,
                                                               scratch=scratch))
-        with audio:
+        with audio, contextlib.ExitStack() as on_exit:
             return await _run(options, models, reporter, source, resume, clock, notes, audio,
-                              starting)
+                              starting, on_exit)
     finally:
         if starting is not None:
             starting.cancel()
@@ -234,7 +235,10 @@ async def run(options: RunOptions, models: TritonModels, reporter: Reporter, sou
 
 async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, source: Source,
                resume: Resume, clock: _Clock, notes: list[str], audio: AudioTrack,
-               starting: asyncio.Task[TextSignalStage] | None) -> RunResult:
+               starting: asyncio.Task[TextSignalStage] | None,
+               on_exit: contextlib.ExitStack) -> RunResult:
+    """The job after the audio is decoded; ``on_exit`` cancels the llm work still running
+    when the job ends (the descriptions outlive the selection: the render overlaps them)."""
     chunks = tuple(await clock.timed("ingest", asyncio.to_thread(speech_chunks, audio)))
     if not chunks:
         raise InputError(f"{source.uri}: no speech found in the audio")
@@ -296,6 +300,7 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
 
         request = SelectInput(tuple(fitted), source.duration_s, signals.times_s,
                               signals.change, similarities, options.weights, options.clips)
+        naming: _Naming | None = None
         if moments is None:
             result = select(request)
             clock.mark("select", start)
@@ -308,26 +313,19 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                 # Described while their kinds are asked: the llm batches the two, and a pick
                 # that turns out a decoy (rare) is the only description wasted.
                 describing.append(asyncio.create_task(moments.describe(pending)))
+                on_exit.callback(describing[-1].cancel)
                 text = await moments.classify(pending)
                 return {n: text.candidates[n].kind for n in pending}
 
             # The llm is asked the kind (a sponsor read is never a highlight) only of the
             # passages the selection picks, and describes them meanwhile; what the choice
             # holds that was not described so far (picks known before, with a topic) is
-            # described after it.
-            try:
-                result = await select_asking(request, ask_kinds)
-                clock.mark("select", start)
-                start = time.perf_counter()
-                await asyncio.gather(*describing)
-            finally:
-                for task in describing:
-                    task.cancel()
-            text = await moments.describe(chosen_indices(result))
-            result = _described(result, text)
-            clock.mark("moments_chosen", start)
-            clock.timings["moments"] = text.llm_s
-            reporter.checkpoint("moments", text.to_dict())
+            # described after it. The render starts as soon as the first title is written.
+            result = await select_asking(request, ask_kinds)
+            clock.mark("select", start)
+            naming = _Naming.start(moments, tuple(chosen_indices(result)), describing, clock,
+                                   reporter)
+            on_exit.callback(naming.described.cancel)
         for note in text.notes:
             reporter.stage("moments", note)
         notes.extend(text.notes)
@@ -361,11 +359,13 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
         rendering = RenderInput(source=source, transcript=transcript, selection=result,
                                 signals=signals, aspects=options.aspects,
                                 captions=options.captions, style=options.style,
-                                split_screen=options.split_screen)
+                                split_screen=options.split_screen, naming=naming)
         clips = await clock.timed("render", render_clips(
             rendering, staging, on_clip=lambda line: reporter.stage("render", line),
             on_progress=lambda done, total: reporter.progress("render", done, total),
             on_ready=reporter.clip_ready))
+        if naming is not None:
+            await naming.described  # the stage's checkpoint: written by now, unless it failed
         write_extras(rendering, staging, clips)
         _write_json(staging / "transcript.json", transcript.to_dict())
         manifest = Manifest(
@@ -384,12 +384,36 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                      spans_s=tuple(clock.spans))
 
 
-def _described(result: SelectResult, text: TextSignal) -> SelectResult:
-    """``result`` with each chosen clip's title and reason from the text stage's answer."""
-    said = [text.candidates[n] for n in chosen_indices(result)]
-    return replace(result, chosen=tuple(
-        replace(item, candidate=replace(item.candidate, title=told.title, reason=told.reason))
-        for item, told in zip(result.chosen, said, strict=True)))
+@dataclass(frozen=True)
+class _Naming:
+    """The chosen clips' titles as the llm writes them, and its finished descriptions
+    (render.Naming): the render of a clip waits for its title only."""
+
+    moments: TextSignalStage
+    chosen: tuple[int, ...]  # the candidates' indices, in the clips' order
+    described: asyncio.Task[TextSignal]  # every description done, the stage checkpointed
+
+    @classmethod
+    def start(cls, moments: TextSignalStage, chosen: tuple[int, ...],
+              describing: list[asyncio.Task[TextSignal]], clock: _Clock,
+              reporter: Reporter) -> _Naming:
+        """Describe what the choice holds that was not asked yet, beside ``describing`` (the
+        picks described while their kinds were asked)."""
+        async def described() -> TextSignal:
+            await asyncio.gather(*describing, moments.describe(chosen))
+            text = moments.signal()
+            clock.timings["moments"] = text.llm_s
+            reporter.checkpoint("moments", text.to_dict())
+            return text
+
+        return cls(moments, chosen, asyncio.create_task(clock.timed("moments_chosen",
+                                                                    described())))
+
+    async def title(self, k: int) -> str:
+        return await self.moments.title(self.chosen[k])
+
+    async def reason(self, k: int) -> str:
+        return (await asyncio.shield(self.described)).candidates[self.chosen[k]].reason
 
 
 async def _transcribe(options: RunOptions, models: TritonModels, reporter: Reporter,

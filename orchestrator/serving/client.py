@@ -146,17 +146,26 @@ class TritonModels:
                 yield piece.decode("utf-8") if isinstance(piece, bytes) else str(piece)
 
     async def complete(self, prompt: str, sampling: Mapping[str, object], *,
-                       model: str = LLM.name, version: str = "") -> Completion:
+                       model: str = LLM.name, version: str = "",
+                       on_text: Callable[[str], None] | None = None) -> Completion:
         """One whole answer with its token counts and, when ``sampling`` asks for
-        ``logprobs``, the top log-probabilities of every generated token."""
+        ``logprobs``, the top log-probabilities of every generated token.
+
+        With ``on_text`` the answer is streamed and ``on_text`` hears the text so far after
+        each piece (each streamed response holds only what is new: vllm_backend r25.11,
+        src/utils/request.py ``create_response``; the counts add up the same way).
+        """
         flags = ["return_num_input_tokens", "return_num_output_tokens"]
         if sampling.get("logprobs"):
             flags.append("return_logprobs")
         text, logprobs, tokens_in, tokens_out = "", [], 0, 0
         async for result in self._responses(prompt, sampling, model=model, version=version,
-                                            stream=False, exclude_input=True, flags=flags):
+                                            stream=on_text is not None, exclude_input=True,
+                                            flags=flags):
             text += "".join(p.decode("utf-8") if isinstance(p, bytes) else str(p)
                             for p in result.as_numpy("text_output").reshape(-1))
+            if on_text is not None:
+                on_text(text)
             tokens_in = int(result.as_numpy("num_input_tokens").reshape(-1)[0])
             tokens_out += int(result.as_numpy("num_output_tokens").reshape(-1)[0])
             if "return_logprobs" in flags:

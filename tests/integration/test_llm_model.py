@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator.contracts.sampling import structured_outputs
 from orchestrator.paths import model_repository
-from orchestrator.pipeline.text.rating import description_schema
+from orchestrator.pipeline.text.rating import description_schema, streamed_title
 from orchestrator.serving.client import ModelRequestError, TritonModels
 from orchestrator.serving.local import LocalTriton
 from tests.support import metric_value
@@ -164,18 +164,35 @@ def test_passages_are_judged_by_the_served_model(grpc_url: str):
 
     tokenizer = load_tokenizer(str(model_repository() / "llm" / "3" / "hf"))
 
+    written: list[str] = []  # the streamed description, as it grew
+
+    class Streamed(TritonModels):
+        async def complete(self, *args, on_text=None, **kwargs):  # type: ignore[no-untyped-def]
+            def grew(text: str) -> None:
+                written.append(text)
+                on_text(text)
+
+            return await super().complete(*args, on_text=grew if on_text else None, **kwargs)
+
     async def go() -> tuple:
-        async with TritonModels(grpc_url) as models:
+        async with Streamed(grpc_url) as models:
             judge = PassageJudge(models, tokenizer, "3", 2048)
             passage = "The cheap microphone close to your mouth beats the expensive one."
-            return (await judge.rate(passage), await judge.describe(passage),
+            return (await judge.rate(passage),
+                    await judge.describe(passage, lambda title: heard.append(title)),
                     await judge.rate(passage, "where to put the microphone"))
 
+    heard: list[str] = []
     rating, description, steered = run(go())
     assert rating.label in KINDS and 0.0 <= rating.rating <= 9.0
     assert rating.tokens_out >= 2  # a kind word (choice) and one rating digit
     assert rating.relevance is None  # no topic, no third question
     assert description.title and description.reason  # schema-valid JSON, whatever it says
+    # Streamed, the title is heard once, as the whole answer has it, and before the reason is
+    # written (the render starts on it): the schema's first property comes first.
+    assert heard == [description.title]
+    assert written[-1].startswith('{"title":')
+    assert streamed_title(written[0]) is None and streamed_title(written[-2]) == heard[0]
     # With a topic the model is asked how closely the passage matches it: one more digit.
     assert steered.relevance is not None and 0.0 <= steered.relevance <= 9.0
     assert steered.tokens_out == rating.tokens_out + 1

@@ -33,7 +33,8 @@ def test_the_orchestrators_requests_pass():
     sent = []
 
     class Models:
-        async def complete(self, prompt: str, sampling: dict, *, version: str) -> object:
+        async def complete(self, prompt: str, sampling: dict, *, version: str,
+                           on_text: object = None) -> object:
             sent.append(sampling)
             raise RuntimeError("not served")
 

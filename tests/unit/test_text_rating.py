@@ -6,8 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+from collections.abc import Callable
 
-from orchestrator.pipeline.text.rating import KIND_QUESTION, RATING_QUESTION, PassageJudge
+from orchestrator.pipeline.text.rating import (
+    KIND_QUESTION,
+    RATING_QUESTION,
+    PassageJudge,
+    streamed_title,
+)
 from orchestrator.serving.client import Completion
 
 
@@ -23,16 +29,23 @@ class Tokenizer:
 class Models:
     """Answers as a served llm would, with the top log-probabilities of its one token."""
 
-    def __init__(self) -> None:
+    def __init__(self, description: str | None = None) -> None:
         self.prompts: list[tuple[str, dict]] = []
+        self.heard: list[str] = []  # what a streamed answer had written at each title heard
+        self.description = description or json.dumps(
+            {"title": "Placement beats price", "reason": "A surprise."}, separators=(",", ":"))
 
-    async def complete(self, prompt: str, sampling: dict, *, version: str) -> Completion:
+    async def complete(self, prompt: str, sampling: dict, *, version: str,
+                       on_text: Callable[[str], None] | None = None) -> Completion:
         self.prompts.append((prompt, sampling))
         if KIND_QUESTION in prompt:
             assert json.loads(sampling["structured_outputs"])["choice"][0] == "highlight"
             return Completion("highlight", (), 120, 2)
         if "structured_outputs" in sampling:
-            text = json.dumps({"title": "Placement beats price", "reason": "A surprise."})
+            text = self.description
+            for end in range(1, len(text) + 1) if on_text else ():  # streamed a piece at a time
+                self.written = text[:end]
+                on_text(text[:end])
             return Completion(text, (), 100, 20)
         else:
             top = (("7", math.log(0.5)), (" 8", math.log(0.25)), ("3", math.log(0.25)),
@@ -72,6 +85,34 @@ def test_a_description_in_the_models_own_words():
     assert described.title == "Placement beats price" and described.reason == "A surprise."
     (_, sampling), = models.prompts
     assert isinstance(sampling["structured_outputs"], str)  # the pinned backend's form
+
+
+def test_a_streamed_description_tells_its_title_before_the_reason_is_written():
+    models = Models()
+    judge = PassageJudge(models, Tokenizer(), "4", 4096)  # type: ignore[arg-type]
+    heard: list[tuple[str, str]] = []
+    described = asyncio.run(judge.describe("A passage.",
+                                           lambda t: heard.append((t, models.written))))
+    assert described.title == "Placement beats price" and described.reason == "A surprise."
+    ((title, written),) = heard  # once, as soon as the title's string is closed
+    assert title == "Placement beats price"
+    assert written == '{"title":"Placement beats price",'
+    # Cut short in the reason (max_tokens): the title written stays.
+    models = Models('{"title":"Placement beats price","reason":"A surpr')
+    judge = PassageJudge(models, Tokenizer(), "4", 4096)  # type: ignore[arg-type]
+    assert asyncio.run(judge.describe("A passage.", lambda t: None)).title == (
+        "Placement beats price")
+    assert asyncio.run(judge.describe("A passage.")).title == "Placement beats price"
+
+
+def test_the_title_is_read_only_once_its_json_string_is_whole():
+    assert streamed_title('{"title":"Half a tit') is None
+    assert streamed_title('{"title":"Half a title"') is None  # a quote ends it only with , or }
+    assert streamed_title('{"title":"Say \\"no\\" twice","rea') == 'Say "no" twice'
+    assert streamed_title('{"title":"ab",') is None  # shorter than the schema allows
+    # The key inside the reason is escaped, never matched; a title after the reason is found.
+    assert streamed_title('{"reason":"the \\"title\\":\\"x\\" key",') is None
+    assert streamed_title('{"reason":"Why.","title":"Last but read"}') == "Last but read"
 
 
 def test_a_passage_too_long_for_the_context_is_cut_to_fit():

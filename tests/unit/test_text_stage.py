@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from orchestrator.pipeline.manifest import ModelRef
 from orchestrator.pipeline.text import TextSignal, TextSignalInput, TextSignalStage
@@ -41,6 +42,8 @@ class FlakyJudge:
     def __init__(self) -> None:
         self.classified: list[str] = []
         self.described: list[str] = []
+        self.reasoning = asyncio.Event()  # set: the reasons are written
+        self.reasoning.set()
 
     async def rate(self, passage: str, prompt: str | None = None, *, kind: bool = True
                    ) -> Rating:
@@ -54,11 +57,15 @@ class FlakyJudge:
         self.classified.append(passage)
         return ("sponsor" if "number 9" in passage else "highlight"), 110, 2
 
-    async def describe(self, passage: str) -> Description:
+    async def describe(self, passage: str, on_title: Callable[[str], None] | None = None
+                       ) -> Description:
         self.described.append(passage)
         await asyncio.sleep(0)  # another describe call may start meanwhile
         if "number 1 " in passage:
             raise ModelRequestError("llm: cancelled")
+        if on_title is not None:
+            on_title("A title")
+        await self.reasoning.wait()  # the reason comes after the title
         return Description("A title", "A reason of its own.")
 
 
@@ -128,6 +135,42 @@ def test_each_passage_is_described_once_even_by_overlapping_calls_or_after_a_fai
     assert len(judge.described) == 3
     assert signal.candidates[first].title == "Sentence number 1 here"  # failed: first words
     assert signal.candidates[a].title == signal.candidates[b].title == "A title"
+
+
+def test_a_title_is_known_as_soon_as_written_and_one_cut_short_after_it_stays():
+    # The render of a clip waits for its title only; the reason may still be on its way.
+    judge = FlakyJudge()
+    stage, signal, rated = rated_talk(judge)
+    first = next(n for n in rated if "number 1 " in stage._found[n].text)
+    other = next(n for n in rated if n != first)
+    never = next(n for n in rated if n not in (first, other))
+
+    async def rendering() -> tuple[str, str, str, bool]:
+        judge.reasoning.clear()
+        describing = asyncio.create_task(stage.describe([first, other]))
+        titled = await asyncio.wait_for(stage.title(other), 5)
+        failed = await asyncio.wait_for(stage.title(first), 5)
+        pending = not describing.done()  # the reasons are not written yet
+        judge.reasoning.set()
+        await describing
+        return titled, failed, await stage.title(never), pending
+
+    titled, failed, untitled, pending = asyncio.run(rendering())
+    assert pending and titled == "A title"
+    assert failed == "Sentence number 1 here"  # failed before its title: the first words
+    assert untitled == signal.candidates[never].title  # not described: the title it has
+
+    class CutShort(FlakyJudge):
+        async def describe(self, passage: str, on_title: Callable[[str], None] | None = None
+                           ) -> Description:
+            assert on_title is not None
+            on_title("Written before the failure")
+            raise ModelRequestError("llm: the request timed out")
+
+    stage, signal, rated = rated_talk(CutShort())
+    shown = asyncio.run(stage.describe(rated[:1])).candidates[rated[0]]
+    assert shown.title == "Written before the failure"  # as the rendered clip has it
+    assert shown.reason.startswith("Llm v1 rated it")
 
 
 def test_with_a_topic_every_kind_is_asked_while_rating():

@@ -1,8 +1,10 @@
 """Render stage: every chosen clip cut, reframed and captioned; the score timeline; the editor
 timelines.
 
-Clips are rendered one after another (each FFmpeg run already uses every core), each in every
-aspect asked for (``render_renditions``, which ``snapclip render`` uses too); each clip's SRT is
+Clips are rendered one after another in rank order (each FFmpeg run already uses every core),
+each in every aspect asked for (``render_renditions``, which ``snapclip render`` uses too). A
+clip needs only its title (its caption keywords) to start: with ``RenderInput.naming`` the
+first one renders while the llm is still writing the reasons. Each clip's SRT is
 written beside it and its ASS captions, when burned in, are removed once FFmpeg has
 used them. The crop follows the subject path the vision stage tracked, smoothed once for the
 whole video (``reframe.smooth_path``) and cut into keyframes per clip.
@@ -11,8 +13,9 @@ whole video (``reframe.smooth_path``) and cut into keyframes per clip.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -38,6 +41,20 @@ from orchestrator.pipeline.types import Candidate
 from orchestrator.pipeline.vision.stage import FrameSignals
 
 
+class Naming(Protocol):
+    """The chosen clips' titles and reasons while the llm is still writing them: a clip's
+    render needs only its title (``captions.keywords``), its manifest entry the reason too.
+    The spans stay the selection's (fitted to sentences), whatever the llm was asked about."""
+
+    async def title(self, k: int) -> str:
+        """Clip ``k``'s title (``k`` indexes ``selection.chosen``), as soon as it is known."""
+        ...
+
+    async def reason(self, k: int) -> str:
+        """Clip ``k``'s reason, once written."""
+        ...
+
+
 @dataclass(frozen=True)
 class RenderInput:
     source: Source
@@ -48,6 +65,7 @@ class RenderInput:
     captions: bool  # burn them in (the SRT files are written either way)
     style: CaptionStyle = DEFAULT_STYLE  # how burned-in captions look
     split_screen: bool = True  # stack two people held in the picture (9:16); False: one window
+    naming: Naming | None = None  # titles still on their way; None: the candidates' own
 
 
 def rendition_name(stem: str, aspect: str, first: bool) -> str:
@@ -128,7 +146,7 @@ async def render_clips(request: RenderInput, folder: Path, *,
     The subject path is smoothed once for the whole video and cut into keyframes once per
     clip; each aspect only places its own window on it (``crop_geometry``), so a further aspect
     costs one more FFmpeg encode and nothing else. ``on_ready`` hears of each clip as soon as
-    all its files are written.
+    all its files are written and its reason is known.
     """
     source, signals, chosen = request.source, request.signals, request.selection.chosen
     centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
@@ -140,6 +158,8 @@ async def render_clips(request: RenderInput, folder: Path, *,
     total, done = len(chosen) * len(request.aspects), 0
     for rank, item in enumerate(chosen, 1):
         c = item.candidate
+        if request.naming is not None:  # the render starts as soon as the title is written
+            c = replace(c, title=await request.naming.title(rank - 1))
         stem = f"clip_{rank:02d}"
         lines = captions.caption_lines(captions.clip_words(words, c.start_s, c.end_s),
                                        c.end_s - c.start_s)
@@ -158,6 +178,8 @@ async def render_clips(request: RenderInput, folder: Path, *,
         files = await render_renditions(source, cut, request.aspects, folder,
                                         burn=request.captions, style=request.style,
                                         before=starting, after=rendered)
+        if request.naming is not None:
+            c = replace(c, reason=await request.naming.reason(rank - 1))
         clips.append(Clip(rank=rank, start_s=c.start_s, end_s=c.end_s, score=item.score,
                           scores=item.scores, origin=c.origin, title=c.title, hook=c.hook,
                           reason=c.reason, file=f"{stem}.mp4", captions=f"{stem}.srt",

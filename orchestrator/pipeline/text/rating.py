@@ -12,14 +12,15 @@ a sponsor read, intro, outro or call to action is never a highlight. The instruc
 first and the passage after them, so the shared prefix is computed once (vLLM's prefix cache)
 and a second question about the same passage costs only its own few tokens. The passages that
 are chosen are then described - a short title and a reason in the model's own words, as JSON
-constrained by a schema.
+constrained by a schema, streamed: the title is written first and the clip's render starts on it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,20 +140,50 @@ class PassageJudge:
                  else _first_digit(answer.text))
         return round(float(value), 3), answer
 
-    async def describe(self, passage: str) -> Description:
+    async def describe(self, passage: str,
+                       on_title: Callable[[str], None] | None = None) -> Description:
+        """A title and a reason; ``on_title`` hears the title as soon as it is written (the
+        answer is streamed then: the render needs only the title, the reason is read later).
+        An answer cut short after its title keeps the title."""
         sampling = {"temperature": 0.0, "seed": 0, "max_tokens": 120,
                     "structured_outputs": structured_outputs(json=description_schema(),
                                                              disable_any_whitespace=True)}
         question = ("Give this passage a short title (at most eight words) and, in one "
                     "sentence of your own words, the reason viewers would share it. Answer "
                     "with JSON only.")
+        heard: list[str] = []
+
+        def streamed(text: str) -> None:
+            if not heard and (found := streamed_title(text)):
+                heard.append(found)
+                assert on_title is not None
+                on_title(found)
+
         answer = await self._models.complete(self.prompt(passage, question, 120), sampling,
-                                             version=self._version)
+                                             version=self._version,
+                                             on_text=streamed if on_title else None)
         try:
             data = json.loads(answer.text)
             return Description(str(data["title"]).strip(), str(data["reason"]).strip())
         except (json.JSONDecodeError, KeyError, TypeError):
-            return Description("", "")
+            return Description(heard[0] if heard else streamed_title(answer.text) or "", "")
+
+
+# A whole "title" string of the (compact) JSON answer; a quote inside a JSON string is escaped,
+# so the key cannot be matched inside the reason.
+_TITLE = re.compile(r'"title":("(?:[^"\\]|\\.)*")[,}]')
+
+
+def streamed_title(text: str) -> str | None:
+    """The title of a description whose JSON is written up to and past it, else None."""
+    found = _TITLE.search(text)
+    if found is None:
+        return None
+    try:
+        title = str(json.loads(found.group(1))).strip()
+    except json.JSONDecodeError:
+        return None
+    return title if len(title) >= 3 else None  # the schema's minLength
 
 
 def _distribution(logprobs: Sequence[Sequence[tuple[str, float]]], wanted: dict[str, Any]

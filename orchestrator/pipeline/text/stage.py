@@ -99,6 +99,7 @@ class TextSignalStage:
         self._classified: set[int] = set()  # the passages the llm was asked the kind of
         self._described: dict[int, Description] = {}
         self._describing: set[int] = set()  # asked (answered or not)
+        self._titles: dict[int, asyncio.Future[str]] = {}  # by passage, set once written
         self._tokens = [0, 0]  # in, out of the kind questions asked after the rating
         self._unclassifiable = 0
         self._fallback: TextSignal | None = None  # the transcript-only signal, if it came to it
@@ -252,24 +253,55 @@ class TextSignalStage:
 
     async def describe(self, chosen: Sequence[int]) -> TextSignal:
         """A title and a reason in the llm's own words for each rated passage in ``chosen``
-        (the clips; a failed description leaves the passage's first words as its title).
-        Each passage is asked once, also when calls overlap (the run describes the picks
-        while their kinds are asked, then whatever its choice holds)."""
+        (the clips; a failed description leaves the passage's first words as its title, or
+        the title it had written before it failed). Each passage is asked once, also when
+        calls overlap (the run describes the picks while their kinds are asked, then whatever
+        its choice holds); ``title`` has each title as soon as it is written."""
         wanted = [n for n in dict.fromkeys(chosen) if n not in self._describing
                   and isinstance(self._rating(n), Rating)]
         if self._judge is None or not wanted:
             return self.signal()
         self._describing.update(wanted)  # asked once, even by overlapping calls
-        answers = await asyncio.gather(
-            *(self._judge.describe(self._found[n].text) for n in wanted),
-            return_exceptions=True)
-        for n, answer in zip(wanted, answers, strict=True):
-            if isinstance(answer, Description):
-                self._described[n] = answer
-            elif not isinstance(answer, ModelRequestError):
-                raise answer  # a bug, not a model failure
+        loop = asyncio.get_running_loop()
+        for n in wanted:
+            self._titles[n] = loop.create_future()
+
+        async def ask(n: int) -> None:
+            assert self._judge is not None
+            heard = self._titles[n]
+
+            def titled(title: str) -> None:
+                if not heard.done():
+                    heard.set_result(title)
+
+            try:
+                self._described[n] = await self._judge.describe(self._found[n].text, titled)
+            except ModelRequestError as exc:
+                log.warning("%s could not describe the passage at %.1f s: %s", LLM.name,
+                            self._found[n].start_s, exc)
+                if heard.done():  # the clip may show it already: it stays the title
+                    self._described[n] = Description(heard.result(), "")
+            if not heard.done():
+                heard.set_result(self.signal().candidates[n].title)
+
+        try:
+            failures = [e for e in await asyncio.gather(*(ask(n) for n in wanted),
+                                                        return_exceptions=True) if e]
+        finally:
+            for n in wanted:
+                self._titles[n].cancel()  # no-op once set; a cancelled call wakes its waiters
+        if failures:
+            raise failures[0]  # a bug, not a model failure
         self._last = time.perf_counter()
         return self.signal()
+
+    async def title(self, n: int) -> str:
+        """Candidate ``n``'s title: as soon as its description has written it, when one is
+        under way; else the title it has now."""
+        heard = self._titles.get(n)
+        if heard is not None:
+            return await asyncio.shield(heard)
+        return self.signal().candidates[n].title
 
     def _rating(self, n: int) -> Rating | ModelRequestError | None:
         return self._results[n] if 0 <= n < len(self._results) else None
