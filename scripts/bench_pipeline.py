@@ -64,7 +64,7 @@ class _Quiet:
             self.first_clip_s = time.perf_counter() - self.started
 
     def stage(self, name: str, message: str) -> None:
-        print(f"  {name:>8} {message}", flush=True)
+        print(f"{time.perf_counter() - self.started:6.1f} s {name:>8} {message}", flush=True)
 
     def progress(self, name: str, done: int, total: int) -> None:
         pass

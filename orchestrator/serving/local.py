@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import random
 import shutil
 import signal
 import socket
@@ -103,10 +104,35 @@ def _backend_dir(root: Path) -> Path:
     return target
 
 
-def free_port() -> int:
+def free_port(*, tries: int = 100) -> int:
+    """A port free on 127.0.0.1 now, below the kernel's ephemeral range when it can be.
+
+    Triton binds its ports only once its models are loaded, a minute or more after we chose
+    them; meanwhile vLLM's engine opens sockets on ports the kernel hands out from the
+    ephemeral range, and one of them took the port chosen for gRPC once (Triton then exited
+    with "Socket '127.0.0.1:41829' already in use", after loading every model). A port below
+    that range is never handed out so.
+    """
+    low = _ephemeral_low()
+    for _ in range(tries if low > 1024 else 0):
+        port = random.randrange(1024 + (low - 1024) // 2, low)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _ephemeral_low(path: Path = Path("/proc/sys/net/ipv4/ip_local_port_range")) -> int:
+    """The lowest port the kernel hands out on its own (Linux; 0 where unknown)."""
+    try:
+        return int(path.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 # Logged on every start on a machine without a GPU; harmless (see BRIEF).
