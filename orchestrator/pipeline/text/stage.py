@@ -98,8 +98,8 @@ class TextSignalStage:
         self._kinds: dict[int, str] = {}  # by passage: the cues' word, or the llm's answer
         self._classified: set[int] = set()  # the passages the llm was asked the kind of
         self._described: dict[int, Description] = {}
-        self._describing: set[int] = set()  # asked (answered or not)
-        self._titles: dict[int, asyncio.Future[str]] = {}  # by passage, set once written
+        # By passage asked to be described (answered or not): its title, set once written.
+        self._titles: dict[int, asyncio.Future[str]] = {}
         self._tokens = [0, 0]  # in, out of the kind questions asked after the rating
         self._unclassifiable = 0
         self._fallback: TextSignal | None = None  # the transcript-only signal, if it came to it
@@ -257,13 +257,12 @@ class TextSignalStage:
         the title it had written before it failed). Each passage is asked once, also when
         calls overlap (the run describes the picks while their kinds are asked, then whatever
         its choice holds); ``title`` has each title as soon as it is written."""
-        wanted = [n for n in dict.fromkeys(chosen) if n not in self._describing
+        wanted = [n for n in dict.fromkeys(chosen) if n not in self._titles
                   and isinstance(self._rating(n), Rating)]
         if self._judge is None or not wanted:
             return self.signal()
-        self._describing.update(wanted)  # asked once, even by overlapping calls
         loop = asyncio.get_running_loop()
-        for n in wanted:
+        for n in wanted:  # asked once, even by overlapping calls
             self._titles[n] = loop.create_future()
 
         async def ask(n: int) -> None:
