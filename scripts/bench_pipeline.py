@@ -290,10 +290,12 @@ def report(profile: Profile, alone: float, clips: int, duration: float, out: Pat
     if profile.calls:
         llm_table(profile)
     first = profile.first_clip_s
+    chosen = max((b for n, _, b in profile.spans if n == "select"), default=None)
     goal = 2.0 if path == "llm" else 1.4
     print(f"(a) ASR alone {alone:.1f} s; (b) pipeline total {timings['total']:.1f} s; "
           f"ratio (b)/(a) = {timings['total'] / alone:.2f} (goal <= {goal}); first clip after "
-          + (f"{first:.1f} s ({first / alone:.2f} x ASR alone)" if first else "-"))
+          + (f"{first:.1f} s ({first / alone:.2f} x ASR alone)" if first else "-")
+          + (f"; the last clip chosen after {chosen:.1f} s" if chosen is not None else ""))
     picture = out / f"pipeline-profile-{clips}clip{'' if path == 'llm' else '-' + path}.png"
     profile.draw(picture, f"snapclip run: {duration / 60:.1f}-min talk, {clips} clip(s), "
                           f"{path} path")

@@ -52,10 +52,12 @@ from orchestrator.pipeline.manifest import (
 )
 from orchestrator.pipeline.output import staged_directory
 from orchestrator.pipeline.reframe import parse_aspects
-from orchestrator.pipeline.render import RenderInput, render_clips, write_extras
+from orchestrator.pipeline.render import Chosen, RenderInput, render_clips, write_extras
 from orchestrator.pipeline.render.styles import CaptionStyle, parse_style, style_text
 from orchestrator.pipeline.select import (
+    Scored,
     SelectInput,
+    SelectResult,
     chosen_indices,
     fit_candidates,
     select,
@@ -249,6 +251,8 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
         asr_version = await models.resolve_version(WHISPER.name, options.asr_version)
     similarity, vision_version = await _vision_plan(options, models, source, notes, reporter)
     moments = None if starting is None else await starting
+    if moments is not None:
+        on_exit.callback(moments.cancel)  # the requests still under way when the job ends
     vision_task = asyncio.create_task(clock.timed("vision", vision.analyse_video(
         models, vision.VisionInput(source.path, source.has_video, similarity, vision_version,
                            duration_s=source.duration_s),
@@ -300,73 +304,49 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
 
         request = SelectInput(tuple(fitted), source.duration_s, signals.times_s,
                               signals.change, similarities, options.weights, options.clips)
-        naming: _Naming | None = None
         if moments is None:
             result = select(request)
             clock.mark("select", start)
+            choice: _Choice | Chosen = Chosen(result.chosen)
+            _report_choice(reporter, notes, text, result, len(fitted), similarities)
         else:
-            describing: list[asyncio.Task[TextSignal]] = []
-
-            async def ask_kinds(pending: list[int]) -> dict[int, str]:
-                nonlocal text
-                assert moments is not None
-                # Described while their kinds are asked: the llm batches the two, and a pick
-                # that turns out a decoy (rare) is the only description wasted.
-                describing.append(asyncio.create_task(moments.describe(pending)))
-                on_exit.callback(describing[-1].cancel)
-                text = await moments.classify(pending)
-                return {n: text.candidates[n].kind for n in pending}
-
             # The llm is asked the kind (a sponsor read is never a highlight) only of the
-            # passages the selection picks, and describes them meanwhile; what the choice
-            # holds that was not described so far (picks known before, with a topic) is
-            # described after it. The render starts as soon as the first title is written.
-            result = await select_asking(request, ask_kinds)
-            clock.mark("select", start)
-            naming = _Naming.start(moments, tuple(chosen_indices(result)), describing, clock,
-                                   reporter)
-            on_exit.callback(naming.described.cancel)
-        for note in text.notes:
-            reporter.stage("moments", note)
-        notes.extend(text.notes)
+            # passages the selection picks, and describes them meanwhile. The first clip is
+            # settled alone and renders as soon as its title is written; the others are
+            # chosen once it is out (_Choice).
+            choice = _Choice(request, moments, start, clock, reporter, notes,
+                             len(fitted), similarities)
+            on_exit.callback(choice.cancel)
     finally:
         vision_task.cancel()
-        if moments is not None:
-            moments.cancel()
-
-    decoys = [c.candidate.kind.replace("_", " ") for c in result.chosen
-              if c.candidate.kind in DECOYS]
-    if decoys:
-        notes.append(f"{len(decoys)} of {len(result.chosen)} clips are {', '.join(decoys)}: "
-                     "nothing else was left to fill the clips asked for")
-    reporter.stage("select", f"{len(result.chosen)} clips from {len(fitted)} candidates "
-                             f"({text.signal} text signal"
-                             f"{', CLIP similarity' if similarities else ''})")
 
     model_refs = {"asr": ModelRef(WHISPER.name, asr_version)}
     if text.model:
         model_refs["llm"] = text.model
     if similarities is not None:
         model_refs["vision"] = ModelRef(CLIP_IMAGE.name, vision_version)
-    selection = Selection(text_signal=text.signal, vision_similarity=similarities is not None,
-                          weights=options.weights, min_len_s=options.min_len_s,
-                          max_len_s=options.max_len_s, aspect=options.aspects[0],
-                          aspects=options.aspects, captions_burned=options.captions,
-                          notes=tuple(notes), prompt=options.prompt,
-                          caption_style=style_text(options.style),
-                          split_screen=options.split_screen)
     with staged_directory(options.out) as staging:
-        rendering = RenderInput(source=source, transcript=transcript, selection=result,
+        rendering = RenderInput(source=source, transcript=transcript, choice=choice,
                                 signals=signals, aspects=options.aspects,
                                 captions=options.captions, style=options.style,
-                                split_screen=options.split_screen, naming=naming)
+                                split_screen=options.split_screen,
+                                naming=choice if isinstance(choice, _Choice) else None)
         clips = await clock.timed("render", render_clips(
             rendering, staging, on_clip=lambda line: reporter.stage("render", line),
             on_progress=lambda done, total: reporter.progress("render", done, total),
             on_ready=reporter.clip_ready))
-        if naming is not None:
-            await naming.described  # the stage's checkpoint: written by now, unless it failed
-        write_extras(rendering, staging, clips)
+        if isinstance(choice, _Choice):
+            result, text = await choice.result, choice.text
+            await choice.described  # the stage's checkpoint: written by now, unless it failed
+        selection = Selection(text_signal=text.signal,
+                              vision_similarity=similarities is not None,
+                              weights=options.weights, min_len_s=options.min_len_s,
+                              max_len_s=options.max_len_s, aspect=options.aspects[0],
+                              aspects=options.aspects, captions_burned=options.captions,
+                              notes=tuple(notes), prompt=options.prompt,
+                              caption_style=style_text(options.style),
+                              split_screen=options.split_screen)
+        write_extras(rendering, result, staging, clips)
         _write_json(staging / "transcript.json", transcript.to_dict())
         manifest = Manifest(
             source=SourceInfo(uri=source.uri, title=source.title, duration_s=source.duration_s,
@@ -384,36 +364,117 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
                      spans_s=tuple(clock.spans))
 
 
-@dataclass(frozen=True)
-class _Naming:
-    """The chosen clips' titles as the llm writes them, and its finished descriptions
-    (render.Naming): the render of a clip waits for its title only."""
+def _report_choice(reporter: Reporter, notes: list[str], text: TextSignal,
+                   result: SelectResult, candidates: int,
+                   similarities: tuple[float, ...] | None) -> None:
+    """The text signal's notes and the choice, to the reporter and the manifest's notes."""
+    for note in text.notes:
+        reporter.stage("moments", note)
+    notes.extend(text.notes)
+    decoys = [c.candidate.kind.replace("_", " ") for c in result.chosen
+              if c.candidate.kind in DECOYS]
+    if decoys:
+        notes.append(f"{len(decoys)} of {len(result.chosen)} clips are {', '.join(decoys)}: "
+                     "nothing else was left to fill the clips asked for")
+    reporter.stage("select", f"{len(result.chosen)} clips from {candidates} candidates "
+                             f"({text.signal} text signal"
+                             f"{', CLIP similarity' if similarities else ''})")
 
-    moments: TextSignalStage
-    chosen: tuple[int, ...]  # the candidates' indices, in the clips' order
-    described: asyncio.Task[TextSignal]  # every description done, the stage checkpointed
 
-    @classmethod
-    def start(cls, moments: TextSignalStage, chosen: tuple[int, ...],
-              describing: list[asyncio.Task[TextSignal]], clock: _Clock,
-              reporter: Reporter) -> _Naming:
-        """Describe what the choice holds that was not asked yet, beside ``describing`` (the
-        picks described while their kinds were asked)."""
+class _Choice:
+    """The run's clips as the selection settles them (``render.Choice``), with their titles
+    and reasons as the llm writes them (``render.Naming``).
+
+    The first clip is settled alone (only the kinds of the candidates that could be it are
+    asked) and renders as soon as its title is written, while nothing else asks the llm; the
+    kinds of the other picks are asked, and they are described, once its files are written.
+    So the first clip is out before the last is chosen, and its render does not share the
+    two cores with the llm's questions about the others. The descriptions outlive the
+    choice: the stage's checkpoint is written when the last one arrives (``described``).
+    """
+
+    def __init__(self, request: SelectInput, moments: TextSignalStage, start: float,
+                 clock: _Clock, reporter: Reporter, notes: list[str], candidates: int,
+                 similarities: tuple[float, ...] | None) -> None:
+        loop = asyncio.get_running_loop()
+        self._request, self._moments, self._clock = request, moments, clock
+        self._first: asyncio.Future[tuple[int, Scored] | None] = loop.create_future()
+        self._first_out = asyncio.Event()
+        self._since: float | None = start  # the selection's part under way began then
+        self.text = moments.signal()
+
+        async def choose() -> SelectResult:
+            try:
+                result = await select_asking(request, self._ask_kinds, on_first=self._settled)
+            finally:
+                if not self._first.done():  # no clip at all, or the choice failed
+                    self._first.set_result(None)
+            if self._since is not None:
+                clock.mark("select", self._since)
+            self.text = moments.signal()
+            _report_choice(reporter, notes, self.text, result, candidates, similarities)
+            return result
+
         async def described() -> TextSignal:
-            await asyncio.gather(*describing, moments.describe(chosen))
-            text = moments.signal()
+            text = await moments.describe(chosen_indices(await self.result))
             clock.timings["moments"] = text.llm_s
             reporter.checkpoint("moments", text.to_dict())
             return text
 
-        return cls(moments, chosen, asyncio.create_task(clock.timed("moments_chosen",
-                                                                    described())))
+        self.result = loop.create_task(choose())
+        self.described = loop.create_task(clock.timed("moments_chosen", described()))
+
+    async def _ask_kinds(self, pending: list[int]) -> dict[int, str]:
+        # Described while their kinds are asked: the llm batches the two, and a pick that
+        # turns out a decoy (rare) is the only description wasted.
+        self._moments.describe(pending)
+        self.text = await self._moments.classify(pending)
+        return {n: self.text.candidates[n].kind for n in pending}
+
+    async def _settled(self, n: int, item: Scored) -> None:
+        """The first clip is final: it renders now; the choice goes on once it is out."""
+        self._moments.describe([n])  # a no-op once asked (the kinds' questions describe)
+        assert self._since is not None
+        self._clock.mark("select", self._since)
+        self._since = None
+        self._first.set_result((n, item))
+        if self._request.clips > 1:  # (with one clip, the choice is made already)
+            await self._first_out.wait()
+            self._since = time.perf_counter()
+
+    async def _index(self, k: int) -> int:
+        if k == 0:
+            first = await asyncio.shield(self._first)
+            if first is not None:
+                return first[0]
+        return chosen_indices(await asyncio.shield(self.result))[k]
+
+    async def clip(self, k: int) -> Scored | None:
+        if k == 0 and (first := await asyncio.shield(self._first)) is not None:
+            return first[1]
+        chosen = (await asyncio.shield(self.result)).chosen
+        return chosen[k] if k < len(chosen) else None
+
+    def count(self) -> int:
+        if self.result.done() and not self.result.cancelled() and not self.result.exception():
+            return len(self.result.result().chosen)
+        return min(self._request.clips, len(self._request.candidates))
+
+    def rendered(self, k: int) -> None:
+        if k == 0:
+            self._first_out.set()
 
     async def title(self, k: int) -> str:
-        return await self.moments.title(self.chosen[k])
+        return await self._moments.title(await self._index(k))
 
     async def reason(self, k: int) -> str:
-        return (await asyncio.shield(self.described)).candidates[self.chosen[k]].reason
+        return await self._moments.reason(await self._index(k))
+
+    def cancel(self) -> None:
+        for task in (self.result, self.described):
+            task.cancel()
+            if task.done() and not task.cancelled():
+                task.exception()  # a failure the job ended on before it awaited this task
 
 
 async def _transcribe(options: RunOptions, models: TritonModels, reporter: Reporter,

@@ -264,7 +264,8 @@ def score_candidates(request: SelectInput) -> list[Scored]:
 
 
 async def select_asking(request: SelectInput,
-                        ask_kinds: Callable[[list[int]], Awaitable[Mapping[int, str]]]
+                        ask_kinds: Callable[[list[int]], Awaitable[Mapping[int, str]]],
+                        on_first: Callable[[int, Scored], Awaitable[None]] | None = None,
                         ) -> SelectResult:
     """``select``, where a candidate's kind may be ``UNCLASSIFIED``: ``ask_kinds`` is given
     the indices (into ``request.candidates``) of the chosen ones that are, answers their
@@ -273,19 +274,37 @@ async def select_asking(request: SelectInput,
     The result is the one ``select`` gives when every kind is known from the start: a
     candidate the greedy choice never picked cannot change it by turning out to be a decoy
     (decoys only move later). Only the candidates that come near the choice are asked about.
+
+    With ``on_first``, the first clip is settled before the others are asked about (the
+    choice of one clip, asking only what that needs) and ``on_first`` is awaited with its
+    index and entry: the best candidate that is no decoy is first in any longer choice, since
+    learning that another candidate is a decoy only moves that one later.
     """
-    candidates = list(request.candidates)
+    candidates = request.candidates
+    first: tuple[int, Scored] | None = None
+    if on_first is not None and request.clips > 1:
+        settled = await select_asking(replace(request, clips=1), ask_kinds)
+        candidates = tuple(s.candidate for s in settled.scored)  # with the kinds learned
+        if settled.chosen:
+            first = chosen_indices(settled)[0], settled.chosen[0]
+            await on_first(*first)
     while True:
-        result = select(replace(request, candidates=tuple(candidates)))
+        result = select(replace(request, candidates=candidates))
         index = {id(s.candidate): n for n, s in enumerate(result.scored)}
         pending = [index[id(s.candidate)] for s in result.chosen
                    if s.candidate.kind == UNCLASSIFIED]
         if not pending:
-            return result
+            break
         kinds = await ask_kinds(pending)
         if any(kinds.get(n, UNCLASSIFIED) == UNCLASSIFIED for n in pending):
             raise ValueError("ask_kinds left a chosen candidate unclassified")
-        candidates = [replace(c, kind=kinds.get(n, c.kind)) for n, c in enumerate(candidates)]
+        candidates = tuple(replace(c, kind=kinds.get(n, c.kind))
+                           for n, c in enumerate(candidates))
+    if first is not None and (not result.chosen or chosen_indices(result)[0] != first[0]):
+        raise RuntimeError("the first clip changed after it was settled")  # a bug
+    if on_first is not None and first is None and result.chosen:
+        await on_first(chosen_indices(result)[0], result.chosen[0])
+    return result
 
 
 def chosen_indices(result: SelectResult) -> list[int]:

@@ -1,5 +1,6 @@
-"""The render starts a clip as soon as its title is written, while the llm is still writing the
-reasons (issue 18): the manifest entry of each clip gets the final title and reason."""
+"""The render starts a clip as soon as it is settled and its title is written, while the llm is
+still writing the reasons and the other clips are still being chosen (issue 18): the manifest
+entry of each clip gets the final title and reason."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from orchestrator.contracts.transcript import Segment, Transcript, Word
 from orchestrator.pipeline.ingest import probe
 from orchestrator.pipeline.manifest import ClipScores
 from orchestrator.pipeline.render import RenderInput, render_clips
-from orchestrator.pipeline.select import Scored, SelectResult
+from orchestrator.pipeline.select import Scored
 from orchestrator.pipeline.types import Candidate
 from orchestrator.pipeline.vision.stage import FrameSignals
 
@@ -42,6 +43,31 @@ class LateReasons:
         return f"Reason {k + 1}, written late."
 
 
+class InTurn:
+    """The first clip at once; the others settled only once the first one's files are written
+    (as the run chooses them)."""
+
+    def __init__(self, chosen: tuple[Scored, ...], folder: Path) -> None:
+        self.chosen, self.folder = chosen, folder
+        self.first_out = asyncio.Event()
+        self.events: list[str] = []
+
+    async def clip(self, k: int) -> Scored | None:
+        if k > 0:
+            await self.first_out.wait()
+        self.events.append(f"clip {k}")
+        return self.chosen[k] if k < len(self.chosen) else None
+
+    def count(self) -> int:
+        return len(self.chosen)
+
+    def rendered(self, k: int) -> None:
+        assert (self.folder / f"clip_{k + 1:02d}.mp4").stat().st_size > 0
+        self.events.append(f"rendered {k}")
+        if k == 0:
+            self.first_out.set()
+
+
 def test_a_clip_renders_with_its_title_before_the_reasons_are_written(tmp_path: Path):
     video = tmp_path / "talk.mp4"
     subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i",
@@ -66,10 +92,13 @@ def test_a_clip_renders_with_its_title_before_the_reasons_are_written(tmp_path: 
         started.append(line)
         naming.reasons.set()  # written only once a render is under way
 
-    request = RenderInput(source, transcript, SelectResult(chosen, chosen, times, times),
-                          signals, ("9:16",), captions=True, naming=naming)
+    choice = InTurn(chosen, tmp_path)
+    request = RenderInput(source, transcript, choice, signals, ("9:16",), captions=True,
+                          naming=naming)
     clips = asyncio.run(asyncio.wait_for(render_clips(request, tmp_path, on_clip=on_clip), 60))
     assert naming.asked == ["title 0", "reason 0", "title 1", "reason 1"]
+    # The second clip is asked for only once the first one's files are written.
+    assert choice.events == ["clip 0", "rendered 0", "clip 1", "rendered 1", "clip 2"]
     assert "Microphone placement 1" in started[0]  # rendered under the title written
     assert [(c.title, c.reason) for c in clips] == [
         ("Microphone placement 1", "Reason 1, written late."),

@@ -94,6 +94,13 @@ def rated_talk(judge: FlakyJudge) -> tuple[TextSignalStage, TextSignal, list[int
     return stage, signal, [n for n, c in enumerate(signal.candidates) if c.origin == "llm"]
 
 
+def described(stage: TextSignalStage, chosen: list[int]) -> TextSignal:
+    async def describing() -> TextSignal:
+        return await stage.describe(chosen)
+
+    return asyncio.run(describing())
+
+
 def test_kinds_are_asked_only_of_the_passages_picked_then_those_are_described():
     judge = FlakyJudge()
     stage, signal, rated = rated_talk(judge)
@@ -110,7 +117,7 @@ def test_kinds_are_asked_only_of_the_passages_picked_then_those_are_described():
     assert signal.candidates[other].kind == UNCLASSIFIED  # never asked
     asyncio.run(stage.classify([sponsor]))  # asked once only
     assert len(judge.classified) == 2
-    signal = asyncio.run(stage.describe([first, other]))
+    signal = described(stage, [first, other])
     # A failed description leaves the candidate with its own first words as the title.
     assert signal.candidates[first].title == "Sentence number 1 here"
     assert signal.candidates[other].title == "A title"
@@ -131,7 +138,7 @@ def test_each_passage_is_described_once_even_by_overlapping_calls_or_after_a_fai
 
     asyncio.run(overlapping())
     assert sorted(judge.described) == sorted(stage._found[n].text for n in (first, a, b))
-    signal = asyncio.run(stage.describe([first, a, b]))
+    signal = described(stage, [first, a, b])
     assert len(judge.described) == 3
     assert signal.candidates[first].title == "Sentence number 1 here"  # failed: first words
     assert signal.candidates[a].title == signal.candidates[b].title == "A title"
@@ -147,7 +154,7 @@ def test_a_title_is_known_as_soon_as_written_and_one_cut_short_after_it_stays():
 
     async def rendering() -> tuple[str, str, str, bool]:
         judge.reasoning.clear()
-        describing = asyncio.create_task(stage.describe([first, other]))
+        describing = stage.describe([first, other])
         titled = await asyncio.wait_for(stage.title(other), 5)
         failed = await asyncio.wait_for(stage.title(first), 5)
         pending = not describing.done()  # the reasons are not written yet
@@ -168,9 +175,31 @@ def test_a_title_is_known_as_soon_as_written_and_one_cut_short_after_it_stays():
             raise ModelRequestError("llm: the request timed out")
 
     stage, signal, rated = rated_talk(CutShort())
-    shown = asyncio.run(stage.describe(rated[:1])).candidates[rated[0]]
+    shown = described(stage, rated[:1]).candidates[rated[0]]
     assert shown.title == "Written before the failure"  # as the rendered clip has it
     assert shown.reason.startswith("Llm v1 rated it")
+
+
+def test_titles_and_reasons_asked_as_soon_as_describe_returns_wait_for_the_llm():
+    # The run renders a clip on its title right after asking for its description, before
+    # that request has run at all: the title must be the llm's, not the first words.
+    judge = FlakyJudge()
+    stage, _, rated = rated_talk(judge)
+    other = next(n for n in rated if "number 1 " not in stage._found[n].text)
+
+    async def at_once() -> tuple[str, str, bool]:
+        judge.reasoning.clear()
+        stage.describe([other])
+        title = await asyncio.wait_for(stage.title(other), 5)
+        reason = asyncio.create_task(stage.reason(other))
+        await asyncio.sleep(0.05)
+        waiting = not reason.done()  # the reason is not written yet
+        judge.reasoning.set()
+        return title, await asyncio.wait_for(reason, 5), waiting
+
+    title, reason, waiting = asyncio.run(at_once())
+    assert title == "A title" and waiting
+    assert reason.startswith("A reason of its own. (llm v1 rated it")
 
 
 def test_with_a_topic_every_kind_is_asked_while_rating():

@@ -2,6 +2,6 @@
 timeline (``timeline``) and the editor timelines (``editors``: OpenTimelineIO), driven by
 ``stage``."""
 
-from orchestrator.pipeline.render.stage import RenderInput, render_clips, write_extras
+from orchestrator.pipeline.render.stage import Chosen, RenderInput, render_clips, write_extras
 
-__all__ = ["RenderInput", "render_clips", "write_extras"]
+__all__ = ["Chosen", "RenderInput", "render_clips", "write_extras"]

@@ -2,12 +2,13 @@
 timelines.
 
 Clips are rendered one after another in rank order (each FFmpeg run already uses every core),
-each in every aspect asked for (``render_renditions``, which ``snapclip render`` uses too). A
-clip needs only its title (its caption keywords) to start: with ``RenderInput.naming`` the
-first one renders while the llm is still writing the reasons. Each clip's SRT is
-written beside it and its ASS captions, when burned in, are removed once FFmpeg has
-used them. The crop follows the subject path the vision stage tracked, smoothed once for the
-whole video (``reframe.smooth_path``) and cut into keyframes per clip.
+each in every aspect asked for (``render_renditions``, which ``snapclip render`` uses too), as
+the selection settles them (``RenderInput.choice``: the run settles the first clip alone and
+chooses the others once it is rendered). A clip needs only its title (its caption keywords)
+to start: with ``RenderInput.naming`` it renders while the llm is still writing the reasons.
+Each clip's SRT is written beside it and its ASS captions, when burned in, are removed once
+FFmpeg has used them. The crop follows the subject path the vision stage tracked, smoothed
+once for the whole video (``reframe.smooth_path``) and cut into keyframes per clip.
 """
 
 from __future__ import annotations
@@ -36,9 +37,41 @@ from orchestrator.pipeline.render.editors import TimelineClip, build_timeline, w
 from orchestrator.pipeline.render.encode import RenderJob, crop_keyframes, render_clip
 from orchestrator.pipeline.render.styles import DEFAULT_STYLE, CaptionStyle
 from orchestrator.pipeline.render.timeline import draw_timeline
-from orchestrator.pipeline.select import SelectResult
+from orchestrator.pipeline.select import Scored, SelectResult
 from orchestrator.pipeline.types import Candidate
 from orchestrator.pipeline.vision.stage import FrameSignals
+
+
+class Choice(Protocol):
+    """The chosen clips, best first, as the selection settles them."""
+
+    async def clip(self, k: int) -> Scored | None:
+        """Clip ``k`` (from 0) once it is settled; None when the choice holds fewer."""
+        ...
+
+    def count(self) -> int:
+        """How many clips: the choice's, once made; until then the most it can hold."""
+        ...
+
+    def rendered(self, k: int) -> None:
+        """Every file of clip ``k`` is written (the selection may go on)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """A choice already made (``Choice``)."""
+
+    items: tuple[Scored, ...]
+
+    async def clip(self, k: int) -> Scored | None:
+        return self.items[k] if k < len(self.items) else None
+
+    def count(self) -> int:
+        return len(self.items)
+
+    def rendered(self, k: int) -> None:
+        pass
 
 
 class Naming(Protocol):
@@ -47,7 +80,8 @@ class Naming(Protocol):
     The spans stay the selection's (fitted to sentences), whatever the llm was asked about."""
 
     async def title(self, k: int) -> str:
-        """Clip ``k``'s title (``k`` indexes ``selection.chosen``), as soon as it is known."""
+        """Clip ``k``'s title (``k`` counts the choice's clips from 0), as soon as it is
+        known."""
         ...
 
     async def reason(self, k: int) -> str:
@@ -59,7 +93,7 @@ class Naming(Protocol):
 class RenderInput:
     source: Source
     transcript: Transcript
-    selection: SelectResult
+    choice: Choice
     signals: FrameSignals
     aspects: tuple[str, ...]  # every clip in each; the first is the clip's main file
     captions: bool  # burn them in (the SRT files are written either way)
@@ -148,15 +182,16 @@ async def render_clips(request: RenderInput, folder: Path, *,
     costs one more FFmpeg encode and nothing else. ``on_ready`` hears of each clip as soon as
     all its files are written and its reason is known.
     """
-    source, signals, chosen = request.source, request.signals, request.selection.chosen
+    source, signals = request.source, request.signals
     centres = smooth_path(signals.subject_x) if len(signals.subject_x) else np.zeros(0)
     subject = SubjectPath(tuple(signals.times_s.tolist()), tuple(centres.tolist()),
                           signals.face_pairs)
     write_subject_path(folder / REFRAME_FILE, subject)
     words = request.transcript.words
-    clips = []
-    total, done = len(chosen) * len(request.aspects), 0
-    for rank, item in enumerate(chosen, 1):
+    clips: list[Clip] = []
+    done = 0
+    while (item := await request.choice.clip(len(clips))) is not None:
+        rank = len(clips) + 1
         c = item.candidate
         if request.naming is not None:  # the render starts as soon as the title is written
             c = replace(c, title=await request.naming.title(rank - 1))
@@ -173,11 +208,12 @@ async def render_clips(request: RenderInput, folder: Path, *,
         def rendered(aspect: str, out: Path) -> None:
             nonlocal done
             done += 1
-            on_progress(done, total)
+            on_progress(done, request.choice.count() * len(request.aspects))
 
         files = await render_renditions(source, cut, request.aspects, folder,
                                         burn=request.captions, style=request.style,
                                         before=starting, after=rendered)
+        request.choice.rendered(rank - 1)
         if request.naming is not None:
             c = replace(c, reason=await request.naming.reason(rank - 1))
         clips.append(Clip(rank=rank, start_s=c.start_s, end_s=c.end_s, score=item.score,
@@ -194,10 +230,11 @@ def split_spans(cut: ClipCut, aspects: tuple[str, ...]) -> tuple[tuple[float, fl
     return cut.split.spans if cut.split is not None and "9:16" in aspects else ()
 
 
-def write_extras(request: RenderInput, folder: Path, clips: list[Clip]) -> dict[str, str]:
-    """``timeline.png`` (the fused score, the clips shaded) and the editor timelines (``editors``)
-    into ``folder``; returns the timelines' files by kind."""
-    source, result, signals = request.source, request.selection, request.signals
+def write_extras(request: RenderInput, result: SelectResult, folder: Path, clips: list[Clip]
+                 ) -> dict[str, str]:
+    """``timeline.png`` (the fused score of the choice ``result``, the clips shaded) and the
+    editor timelines (``editors``) into ``folder``; returns the timelines' files by kind."""
+    source, signals = request.source, request.signals
     draw_timeline(folder / "timeline.png", times_s=result.curve_times_s, fused=result.curve,
                   change_times_s=signals.times_s, change=signals.change,
                   clips=[(c.start_s, c.end_s, c.title) for c in clips],

@@ -98,8 +98,10 @@ class TextSignalStage:
         self._kinds: dict[int, str] = {}  # by passage: the cues' word, or the llm's answer
         self._classified: set[int] = set()  # the passages the llm was asked the kind of
         self._described: dict[int, Description] = {}
-        # By passage asked to be described (answered or not): its title, set once written.
+        # By passage asked to be described (answered or not): its title, set once written,
+        # and the request.
         self._titles: dict[int, asyncio.Future[str]] = {}
+        self._descriptions: dict[int, asyncio.Task[None]] = {}
         self._tokens = [0, 0]  # in, out of the kind questions asked after the rating
         self._unclassifiable = 0
         self._fallback: TextSignal | None = None  # the transcript-only signal, if it came to it
@@ -251,47 +253,50 @@ class TextSignalStage:
         await asyncio.gather(*(ask(n) for n in wanted))
         return self.signal()
 
-    async def describe(self, chosen: Sequence[int]) -> TextSignal:
+    def describe(self, chosen: Sequence[int]) -> asyncio.Task[TextSignal]:
         """A title and a reason in the llm's own words for each rated passage in ``chosen``
         (the clips; a failed description leaves the passage's first words as its title, or
-        the title it had written before it failed). Each passage is asked once, also when
-        calls overlap (the run describes the picks while their kinds are asked, then whatever
-        its choice holds); ``title`` has each title as soon as it is written."""
-        wanted = [n for n in dict.fromkeys(chosen) if n not in self._titles
-                  and isinstance(self._rating(n), Rating)]
-        if self._judge is None or not wanted:
-            return self.signal()
+        the title it had written before it failed); the task ends when every passage of
+        ``chosen`` is described. Each passage is asked once, also when calls overlap (the run
+        describes each pick while its kind is asked, then whatever its choice holds). The
+        passages are registered before this returns: from then on ``title`` has each title as
+        soon as it is written and ``reason`` waits for the description."""
         loop = asyncio.get_running_loop()
-        for n in wanted:  # asked once, even by overlapping calls
-            self._titles[n] = loop.create_future()
+        for n in dict.fromkeys(chosen):
+            if n not in self._titles and isinstance(self._rating(n), Rating):
+                self._titles[n] = loop.create_future()
+                self._descriptions[n] = loop.create_task(self._describe_one(n))
+        return loop.create_task(self._all_described([n for n in dict.fromkeys(chosen)
+                                                     if n in self._descriptions]))
 
-        async def ask(n: int) -> None:
-            assert self._judge is not None
-            heard = self._titles[n]
+    async def _describe_one(self, n: int) -> None:
+        assert self._judge is not None
+        heard = self._titles[n]
 
-            def titled(title: str) -> None:
-                if not heard.done():
-                    heard.set_result(title)
-
-            try:
-                self._described[n] = await self._judge.describe(self._found[n].text, titled)
-            except ModelRequestError as exc:
-                log.warning("%s could not describe the passage at %.1f s: %s", LLM.name,
-                            self._found[n].start_s, exc)
-                if heard.done():  # the clip may show it already: it stays the title
-                    self._described[n] = Description(heard.result(), "")
+        def titled(title: str) -> None:
             if not heard.done():
-                heard.set_result(self.signal().candidates[n].title)
+                heard.set_result(title)
 
         try:
-            failures = [e for e in await asyncio.gather(*(ask(n) for n in wanted),
-                                                        return_exceptions=True) if e]
+            self._described[n] = await self._judge.describe(self._found[n].text, titled)
+        except ModelRequestError as exc:
+            log.warning("%s could not describe the passage at %.1f s: %s", LLM.name,
+                        self._found[n].start_s, exc)
+            if heard.done():  # the clip may show it already: it stays the title
+                self._described[n] = Description(heard.result(), "")
         finally:
-            for n in wanted:
-                self._titles[n].cancel()  # no-op once set; a cancelled call wakes its waiters
-        if failures:
-            raise failures[0]  # a bug, not a model failure
+            if not heard.done():  # failed, or cancelled: its waiters get the title it has
+                heard.set_result(self.signal().candidates[n].title)
         self._last = time.perf_counter()
+
+    async def _all_described(self, asked: list[int]) -> TextSignal:
+        # Waited for, not gathered: a description is shared by the calls that asked for it,
+        # so one caller going away does not cancel it (``cancel`` does, when the job ends).
+        tasks = [self._descriptions[n] for n in asked]
+        if running := [t for t in tasks if not t.done()]:
+            await asyncio.wait(running)
+        for task in tasks:
+            task.result()  # a bug (or the job cancelled), not a model failure: raised
         return self.signal()
 
     async def title(self, n: int) -> str:
@@ -301,6 +306,13 @@ class TextSignalStage:
         if heard is not None:
             return await asyncio.shield(heard)
         return self.signal().candidates[n].title
+
+    async def reason(self, n: int) -> str:
+        """Candidate ``n``'s reason: once its description is done, when one is under way."""
+        asking = self._descriptions.get(n)
+        if asking is not None:
+            await asyncio.shield(asking)
+        return self.signal().candidates[n].reason
 
     def _rating(self, n: int) -> Rating | ModelRequestError | None:
         return self._results[n] if 0 <= n < len(self._results) else None
@@ -375,5 +387,6 @@ class TextSignalStage:
                 for c, p in zip(candidates, found, strict=True)]
 
     def cancel(self) -> None:
-        for task in self._ratings.values():
+        """Stop every request still under way (the job ended)."""
+        for task in [*self._ratings.values(), *self._descriptions.values()]:
             task.cancel()
