@@ -32,6 +32,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import tempfile
 import threading
 import time
@@ -336,6 +337,15 @@ async def warm_up(url: str, video: Path, llm: bool) -> None:
             await judge.describe(WARM_UP_PASSAGE, lambda title: None)
 
 
+def prefix_hit_rate(log: Path) -> str:
+    """The last prefix cache hit rate vLLM logged (its share of prompt tokens found cached,
+    over the server's requests: the warm-up's too). The talk repeats the sample's topics, so
+    a passage can be found whole in the cache, which a talk that never repeats itself would
+    not give: this says how much of that the run had."""
+    rates = re.findall(r"Prefix cache hit rate: ([0-9.]+)%", log.read_text(errors="replace"))
+    return f"{rates[-1]} %" if rates else "not logged"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
@@ -362,7 +372,8 @@ def main() -> None:
             runs.append((args.clips, "transcript-only"))
         for clips, path in runs:
             print(f"\nstarting a local Triton for {clips} clip(s), {path} path ...", flush=True)
-            with LocalTriton(models=MODELS) as server:
+            log = folder / f"triton-{clips}-{path}.log"
+            with LocalTriton(models=MODELS, log_path=log) as server:
                 assert server.endpoints is not None and server.pid is not None
                 url = server.endpoints.grpc
                 asyncio.run(warm_up(url, video, llm=path == "llm"))
@@ -375,6 +386,9 @@ def main() -> None:
                                            server.pid,
                                            llm_version="" if path == "llm" else "none"))
                 report(profile, alone, clips, duration, args.out, path)
+                if path == "llm":
+                    print(f"llm prefix cache hit rate (prompt tokens, vLLM's last log line "
+                          f"this server): {prefix_hit_rate(log)}")
 
 
 if __name__ == "__main__":

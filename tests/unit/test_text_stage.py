@@ -209,3 +209,37 @@ def test_with_a_topic_every_kind_is_asked_while_rating():
                             judge, ModelRef("llm", "1"), [])  # type: ignore[arg-type]
     signal = asyncio.run(stage.finish(TALK, 60.0))
     assert UNCLASSIFIED not in {c.kind for c in signal.candidates}
+
+
+def test_a_passage_whose_wording_marks_it_a_decoy_is_not_rated():
+    # The cues overrule the llm on sponsor reads, intros, outros and calls to action: rating
+    # one would only delay the passages that can be chosen.
+    class Recording(FlakyJudge):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rated: list[str] = []
+
+        async def rate(self, passage: str, prompt: str | None = None, *, kind: bool = True
+                       ) -> Rating:
+            self.rated.append(passage)
+            return await super().rate(passage, prompt, kind=kind)
+
+    talk = [Sentence(0.0, 4.0, "Sentence number 0 here."),
+            Sentence(5.0, 9.0, "Sentence number 1 here."),
+            Sentence(13.0, 17.0, "This video is sponsored by Acme, use code ACME20."),
+            Sentence(18.0, 22.0, "Check them out, the deal ends soon."),
+            Sentence(26.0, 30.0, "Sentence number 2 here."),
+            Sentence(31.0, 35.0, "Sentence number 3 here.")]
+    judge = Recording()
+    stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=12),
+                            judge, ModelRef("llm", "1"), [])  # type: ignore[arg-type]
+    signal = asyncio.run(stage.finish(talk, 36.0))
+    assert signal.signal == "llm" and len(signal.candidates) == 3
+    assert len(judge.rated) == 2 and not any("sponsored" in p for p in judge.rated)
+    ad = signal.candidates[1]
+    assert ad.kind == "sponsor" and ad.text_score == 0.0 and "not rated" in ad.reason
+    assert {c.origin for c in (signal.candidates[0], signal.candidates[2])} == {"llm"}
+    assert any("rated 2 passages (not 1 its wording marks as decoys)" in n
+               for n in signal.notes)
+    assert asyncio.run(stage.classify([1])).candidates[1].kind == "sponsor"  # never asked
+    assert len(judge.classified) == 0

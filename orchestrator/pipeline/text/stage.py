@@ -1,17 +1,20 @@
-"""The text signal: every passage of the talk rated by the ``llm`` (overlapping ASR).
+"""The text signal: the passages of the talk rated by the ``llm`` (overlapping ASR).
 
 ``TextSignalStage.start`` resolves the served ``llm`` version and loads its tokenizer before
 ASR begins. While ASR runs, ``watch``'s callback receives every chunk's transcript; once a
 prefix of the talk is complete, the passages inside it that can no longer change
 (``passages``: whole thoughts within the clip length) go to the model to be rated
 (``rating.PassageJudge``: a 0-9 rating from one token's log-probabilities). ``finish`` rates
-the rest. The kind of a passage (highlight, sponsor read, intro, outro, call to action,
-filler) only matters where it could be chosen, so it is asked later, of the passages the
-selection picks (``classify``; the caller selects again while its choice holds one not yet
-asked), and the plain-text cues overrule the model on sponsor reads, intros, outros and calls
-to action (``cues``). ``describe`` asks for a title and a reason in the model's own words for
-the clips finally chosen. When the model cannot be asked or fails, the transcript-only scoring
-(``fallback``) stands in, and the manifest's notes say so - never silently.
+the rest. A passage whose wording marks it a sponsor read, intro, outro or call to action
+(``cues``) is not rated: the cues overrule the model on those, so it is never a highlight
+whatever its rating, and its request would only delay the others. The kind of the other
+passages (highlight, sponsor read, intro, outro, call to action, filler) only matters where
+it could be chosen, so it is asked later, of the passages the selection picks (``classify``;
+the caller selects again while its choice holds one not yet asked), and the plain-text cues
+overrule the model there too. ``describe`` asks for a title and a reason in the model's own
+words for the clips finally chosen. When the model cannot be asked or fails, the
+transcript-only scoring (``fallback``) stands in, and the manifest's notes say so - never
+silently.
 """
 
 from __future__ import annotations
@@ -94,7 +97,9 @@ class TextSignalStage:
         # Known once ``finish`` has the whole transcript:
         self._found: list[Passage] = []
         self._duration = 0.0
-        self._results: list[Rating | ModelRequestError] = []
+        # Per passage: its rating, why the llm could not rate it, or None: not asked (a
+        # decoy by its wording).
+        self._results: list[Rating | ModelRequestError | None] = []
         self._kinds: dict[int, str] = {}  # by passage: the cues' word, or the llm's answer
         self._classified: set[int] = set()  # the passages the llm was asked the kind of
         self._described: dict[int, Description] = {}
@@ -146,7 +151,8 @@ class TextSignalStage:
                 known = sentences(partial)[:-1]  # the last sentence may go on
                 # The last two passages may still change as sentences arrive.
                 for passage in self._passages(known, asr_request.duration_s)[:-2]:
-                    self._judge_later(passage)
+                    if self._cue(passage, asr_request.duration_s) is None:
+                        self._judge_later(passage)
 
         return on_result
 
@@ -158,6 +164,10 @@ class TextSignalStage:
 
         return passages(spoken, min_len_s=self._request.min_len_s,
                         max_len_s=self._request.max_len_s, apart=apart)
+
+    @staticmethod
+    def _cue(passage: Passage, duration_s: float) -> str | None:
+        return cue_label(passage.text, passage.start_s, passage.end_s, duration_s)
 
     def _judge_later(self, passage: Passage) -> asyncio.Task[Rating | ModelRequestError]:
         key = (passage.start_s, passage.end_s)
@@ -197,13 +207,14 @@ class TextSignalStage:
         found = self._passages(spoken, duration_s)
         self._found, self._duration = found, duration_s
         if self._judge is not None and found:
-            results = await asyncio.gather(*(self._judge_later(p) for p in found))
+            cues = [self._cue(p, duration_s) for p in found]
+            asked = {n: self._judge_later(p) for n, p in enumerate(found) if cues[n] is None}
+            answers = dict(zip(asked, await asyncio.gather(*asked.values()), strict=True))
+            results = [answers.get(n) for n in range(len(found))]
             failed = [r for r in results if isinstance(r, ModelRequestError)]
-            if len(failed) < len(found):
-                self._results = list(results)
-                for n, result in enumerate(results):
-                    cue = cue_label(found[n].text, found[n].start_s, found[n].end_s,
-                                    duration_s)
+            if not asked or len(failed) < len(asked):
+                self._results = results
+                for n, (result, cue) in enumerate(zip(results, cues, strict=True)):
                     label = result.label if isinstance(result, Rating) else None
                     if label:
                         self._classified.add(n)
@@ -328,6 +339,12 @@ class TextSignalStage:
         version = self._model.version
         out = []
         for n, passage in enumerate(found):
+            if n not in rated and self._results[n] is None:  # a decoy: last in the text signal
+                kind = fallback[n].kind.replace("_", " ")
+                out.append(replace(fallback[n], text_score=0.0, reason=(
+                    f"Its wording marks it as {kind}, never a highlight: not rated by the "
+                    f"{LLM.name}.")))
+                continue
             if n not in rated:
                 out.append(replace(fallback[n], reason=f"{LLM.name} could not rate it; "
                                    + fallback[n].reason[0].lower() + fallback[n].reason[1:]))
@@ -356,8 +373,10 @@ class TextSignalStage:
         tokens = (sum(r.tokens_in for r in rated.values()) + self._tokens[0],
                   sum(r.tokens_out for r in rated.values()) + self._tokens[1])
         decoys = sorted({k for k in self._kinds.values() if k in DECOYS})
-        notes.append(f"{LLM.name} v{version} rated {len(rated)} passages and classified "
-                     f"{len(self._classified)} of them "
+        unasked = sum(r is None for r in self._results)
+        notes.append(f"{LLM.name} v{version} rated {len(rated)} passages"
+                     + (f" (not {unasked} its wording marks as decoys)" if unasked else "")
+                     + f" and classified {len(self._classified)} of them "
                      f"({tokens[0]} prompt tokens, {tokens[1]} generated)"
                      + (f"; kept out of the top: {', '.join(d.replace('_', ' ') for d in decoys)}"
                         if decoys else ""))
