@@ -422,7 +422,8 @@ class _Choice:
             return text
 
         self.result = loop.create_task(choose())
-        self.described = loop.create_task(clock.timed("moments_chosen", described()))
+        self.described = loop.create_task(clock.timed("moments_chosen", described())
+                                          if moments.active else described())
 
     async def _ask_kinds(self, pending: list[int]) -> dict[int, str]:
         # Described while their kinds are asked: the llm batches the two, and a pick that
