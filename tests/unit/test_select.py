@@ -4,6 +4,7 @@ to sentence edges."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import numpy as np
@@ -178,69 +179,55 @@ def test_a_cut_inside_a_long_sentence_stops_before_the_next_word():
     assert end - start <= 30
 
 
-@settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 80), st.integers(15, 40), st.floats(0, 100),
-                          st.sampled_from(["highlight", "filler", *DECOYS])),
-                min_size=1, max_size=14),
-       st.integers(1, 5), st.lists(st.floats(0, 1), min_size=100, max_size=100))
-def test_asking_kinds_of_the_picked_only_chooses_as_knowing_them_all(rows, clips, change):
-    known = [cand(float(a), float(a + n), text, kind=kind) for a, n, text, kind in rows]
-    hidden = [replace(c, kind=UNCLASSIFIED) for c in known]
-    times = np.arange(100.0)
-    asked: list[int] = []
-
+def asking(known: list[Candidate], asked: list[int]
+           ) -> Callable[[list[int]], Awaitable[dict[int, str]]]:
+    """``select_asking``'s ``ask_kinds``, answering from ``known`` and noting what it asked."""
     async def ask_kinds(pending: list[int]) -> dict[int, str]:
         asked.extend(pending)
         return {n: known[n].kind for n in pending}
 
-    full = select(request(known, np.array(change), times, clips=clips))
-    lazy = asyncio.run(select_asking(request(hidden, np.array(change), times, clips=clips),
-                                      ask_kinds))
-    assert [(s.candidate.start_s, s.candidate.kind, s.score) for s in lazy.chosen] == \
-        [(s.candidate.start_s, s.candidate.kind, s.score) for s in full.chosen]
-    assert len(asked) == len(set(asked))  # each asked once
-    assert chosen_indices(lazy) == [known.index(s.candidate) for s in full.chosen]
+    return ask_kinds
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 80), st.integers(15, 40), st.floats(0, 100),
                           st.sampled_from(["highlight", "filler", *DECOYS])),
                 min_size=1, max_size=14),
-       st.integers(1, 5), st.lists(st.floats(0, 1), min_size=100, max_size=100))
-def test_the_first_clip_settled_alone_is_the_first_of_the_whole_choice(rows, clips, change):
-    # The run renders the first clip before the others are chosen: it must be the clip the
-    # whole choice ranks first, and nothing may be asked twice.
+       st.integers(1, 5), st.lists(st.floats(0, 1), min_size=100, max_size=100),
+       st.booleans())
+def test_asking_kinds_of_the_picked_only_chooses_as_knowing_them_all(rows, clips, change,
+                                                                     first_alone):
+    # With ``first_alone`` the first clip is settled before the others are asked about (the
+    # run renders it meanwhile): it must be the clip the whole choice ranks first, settled
+    # by asking only what the choice of one clip asks.
     known = [cand(float(a), float(a + n), text, kind=kind) for a, n, text, kind in rows]
     hidden = [replace(c, kind=UNCLASSIFIED) for c in known]
     times = np.arange(100.0)
     asked: list[int] = []
     firsts: list[tuple[int, int]] = []  # (index, how many were asked by then)
 
-    async def ask_kinds(pending: list[int]) -> dict[int, str]:
-        asked.extend(pending)
-        return {n: known[n].kind for n in pending}
-
     async def on_first(n: int, item: Scored) -> None:
         assert item.candidate.kind != UNCLASSIFIED
         firsts.append((n, len(asked)))
 
-    full = select(request(known, np.array(change), times, clips=clips))
-    lazy = asyncio.run(select_asking(request(hidden, np.array(change), times, clips=clips),
-                                      ask_kinds, on_first=on_first))
+    def choice(candidates: list[Candidate], k: int) -> SelectInput:
+        return request(candidates, np.array(change), times, clips=k)
+
+    full = select(choice(known, clips))
+    lazy = asyncio.run(select_asking(choice(hidden, clips), asking(known, asked),
+                                     on_first=on_first if first_alone else None))
+    assert [(s.candidate.start_s, s.candidate.kind, s.score) for s in lazy.chosen] == \
+        [(s.candidate.start_s, s.candidate.kind, s.score) for s in full.chosen]
+    assert len(asked) == len(set(asked))  # each asked once
     assert chosen_indices(lazy) == [known.index(s.candidate) for s in full.chosen]
+    if not first_alone:
+        return
     assert [n for n, _ in firsts] == chosen_indices(lazy)[:1]
-    assert len(asked) == len(set(asked))
-    one = select(request(known, np.array(change), times, clips=1))
-    if firsts and clips > 1:  # settled asking only what the choice of one clip asks
-        fewer: list[int] = []
-
-        async def ask_one(pending: list[int]) -> dict[int, str]:
-            fewer.extend(pending)
-            return {n: known[n].kind for n in pending}
-
-        asyncio.run(select_asking(request(hidden, np.array(change), times, clips=1), ask_one))
-        assert firsts[0][1] == len(fewer)
-        assert chosen_indices(one) == [firsts[0][0]]
+    if firsts and clips > 1:
+        alone: list[int] = []
+        asyncio.run(select_asking(choice(hidden, 1), asking(known, alone)))
+        assert firsts[0][1] == len(alone)
+        assert chosen_indices(select(choice(known, 1))) == [firsts[0][0]]
 
 
 def test_asking_stops_at_the_choice():
