@@ -443,18 +443,21 @@ class _Choice:
             await self._first_out.wait()
             self._since = time.perf_counter()
 
+    async def _pick(self, k: int) -> tuple[int, Scored] | None:
+        """Clip ``k``'s candidate index and entry, once settled; None past the last clip."""
+        if k == 0 and (first := await asyncio.shield(self._first)) is not None:
+            return first
+        result = await asyncio.shield(self.result)
+        return (chosen_indices(result)[k], result.chosen[k]) if k < len(result.chosen) else None
+
     async def _index(self, k: int) -> int:
-        if k == 0:
-            first = await asyncio.shield(self._first)
-            if first is not None:
-                return first[0]
-        return chosen_indices(await asyncio.shield(self.result))[k]
+        picked = await self._pick(k)
+        assert picked is not None, "only a clip the render was given is named"
+        return picked[0]
 
     async def clip(self, k: int) -> Scored | None:
-        if k == 0 and (first := await asyncio.shield(self._first)) is not None:
-            return first[1]
-        chosen = (await asyncio.shield(self.result)).chosen
-        return chosen[k] if k < len(chosen) else None
+        picked = await self._pick(k)
+        return None if picked is None else picked[1]
 
     def count(self) -> int:
         if self.result.done() and not self.result.cancelled() and not self.result.exception():

@@ -160,7 +160,7 @@ class TextSignalStage:
         """The passages of ``spoken``; a piece the cues call a decoy stays a passage of its
         own, so it never drags the thought beside it out of the top."""
         def apart(piece: Passage) -> bool:
-            return cue_label(piece.text, piece.start_s, piece.end_s, duration_s) is not None
+            return self._cue(piece, duration_s) is not None
 
         return passages(spoken, min_len_s=self._request.min_len_s,
                         max_len_s=self._request.max_len_s, apart=apart)
