@@ -10,7 +10,8 @@ in vLLM's prefix cache (measured: ratings 1.4 s each instead of 7.8 s). On that 
 by side:
 
 (a) ASR alone: decode, VAD and every speech chunk through ``whisper`` - the stage nothing else
-    can start before;
+    can start before - measured before (b) and again after it, the mean used (the machine's
+    speed drifts);
 (b) the full pipeline (ingest, asr, moments, vision, select, render), as ``snapclip run`` runs it.
 
 Prints, for (b), a profile: when each stage ran (stages overlap: vision and most of moments run
@@ -293,7 +294,8 @@ def report(profile: Profile, alone: float, clips: int, duration: float, out: Pat
     first = profile.first_clip_s
     chosen = max((b for n, _, b in profile.spans if n == "select"), default=None)
     goal = 2.0 if path == "llm" else 1.4
-    print(f"(a) ASR alone {alone:.1f} s; (b) pipeline total {timings['total']:.1f} s; "
+    print(f"(a) ASR alone {alone:.1f} s (mean of before and after); (b) pipeline total "
+          f"{timings['total']:.1f} s; "
           f"ratio (b)/(a) = {timings['total'] / alone:.2f} (goal <= {goal}); first clip after "
           + (f"{first:.1f} s ({first / alone:.2f} x ASR alone)" if first else "-")
           + (f"; the last clip chosen after {chosen:.1f} s" if chosen is not None else ""))
@@ -379,13 +381,19 @@ def main() -> None:
                 asyncio.run(warm_up(url, video, llm=path == "llm"))
                 print(f"waited {wait_until_idle(server.pid):.0f} s for Triton to settle",
                       flush=True)
-                alone = asyncio.run(asr_alone(url, video))
-                print(f"(a) ASR alone: {alone:.1f} s", flush=True)
+                before = asyncio.run(asr_alone(url, video))
+                print(f"(a) ASR alone before the run: {before:.1f} s", flush=True)
                 wait_until_idle(server.pid)
                 profile = asyncio.run(full(url, video, folder / f"out{clips}-{path}", clips,
                                            server.pid,
                                            llm_version="" if path == "llm" else "none"))
-                report(profile, alone, clips, duration, args.out, path)
+                # This machine's speed drifts by a third within minutes (ASR alone 48-71 s in
+                # one afternoon): ASR alone is measured again after the run, and the ratio
+                # uses the mean of the two.
+                wait_until_idle(server.pid)
+                after = asyncio.run(asr_alone(url, video))
+                print(f"(a) ASR alone after the run: {after:.1f} s", flush=True)
+                report(profile, (before + after) / 2, clips, duration, args.out, path)
                 if path == "llm":
                     print(f"llm prefix cache hit rate (prompt tokens, vLLM's last log line "
                           f"this server): {prefix_hit_rate(log)}")
