@@ -229,7 +229,7 @@ def test_a_passage_whose_wording_marks_it_a_decoy_is_not_rated():
             Sentence(13.0, 17.0, "This video is sponsored by Acme, use code ACME20."),
             Sentence(18.0, 22.0, "Check them out, the deal ends soon."),
             Sentence(26.0, 30.0, "Sentence number 2 here."),
-            Sentence(31.0, 35.0, "Sentence number 3 here.")]
+            Sentence(31.0, 35.0, "Sentence number 5 here.")]  # its rating fails
     judge = Recording()
     stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=12),
                             judge, ModelRef("llm", "1"), [])  # type: ignore[arg-type]
@@ -238,8 +238,10 @@ def test_a_passage_whose_wording_marks_it_a_decoy_is_not_rated():
     assert len(judge.rated) == 2 and not any("sponsored" in p for p in judge.rated)
     ad = signal.candidates[1]
     assert ad.kind == "sponsor" and ad.text_score == 0.0 and "not rated" in ad.reason
-    assert {c.origin for c in (signal.candidates[0], signal.candidates[2])} == {"llm"}
-    assert any("rated 2 passages (not 1 its wording marks as decoys)" in n
+    assert [signal.candidates[0].origin, signal.candidates[2].origin] == ["llm", "transcript"]
+    assert any("rated 1 passages (not 1 its wording marks as decoys)" in n
                for n in signal.notes)
+    # A failure is counted among the passages the llm was asked to rate, not the decoys.
+    assert any("could not rate 1 of 2 passages" in n for n in signal.notes)
     assert asyncio.run(stage.classify([1])).candidates[1].kind == "sponsor"  # never asked
     assert len(judge.classified) == 0

@@ -364,16 +364,16 @@ class TextSignalStage:
                 origin="llm", kind=kind,
                 prompt_match=self._match(passage, rating) if self._request.prompt else None))
         errors = [r for r in self._results if isinstance(r, ModelRequestError)]
-        if errors:
-            notes.append(f"{LLM.name} could not rate {len(errors)} of {len(found)} passages "
-                         f"({errors[0]}); they kept their transcript-only score")
+        unasked = sum(r is None for r in self._results)
+        if errors:  # of the passages it was asked to rate (not those its wording marks decoys)
+            notes.append(f"{LLM.name} could not rate {len(errors)} of {len(found) - unasked} "
+                         f"passages ({errors[0]}); they kept their transcript-only score")
         if self._unclassifiable:
             notes.append(f"{LLM.name} could not classify {self._unclassifiable} passages; "
                          "they count as filler")
         tokens = (sum(r.tokens_in for r in rated.values()) + self._tokens[0],
                   sum(r.tokens_out for r in rated.values()) + self._tokens[1])
         decoys = sorted({k for k in self._kinds.values() if k in DECOYS})
-        unasked = sum(r is None for r in self._results)
         notes.append(f"{LLM.name} v{version} rated {len(rated)} passages"
                      + (f" (not {unasked} its wording marks as decoys)" if unasked else "")
                      + f" and classified {len(self._classified)} of them "
