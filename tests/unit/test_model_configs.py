@@ -188,3 +188,22 @@ def test_bf16_is_taken_only_where_the_cpu_has_it(tmp_path):
     assert not native_bf16(tmp_path / "missing")
     default = json.loads((REPOSITORY / "llm" / "4" / "model.json").read_text())
     assert default["dtype"] == "bfloat16"
+
+
+def test_whisper_on_cpu_shares_the_cores_out_among_its_instances():
+    # Several single-batch decoders rather than one whose threads meet at every barrier
+    # (CTranslate2's docs/parallel.md); "0" shares the machine's cores out, never oversubscribing.
+    from google.protobuf.json_format import MessageToDict
+
+    from orchestrator.backends.whisper import cpu_threads_per_instance
+
+    cpu = parse(REPOSITORY / "whisper" / "configs" / "cpu.pbtxt")
+    (group,) = cpu.instance_group
+    assert group.kind == model_config_pb2.ModelInstanceGroup.KIND_CPU and group.count == 2
+    assert cpu.parameters["cpu_threads"].string_value == "0"
+    config = MessageToDict(cpu, preserving_proto_field_name=True)  # as Triton hands it over
+    assert [cpu_threads_per_instance(config, cores) for cores in (1, 2, 3, 8)] == [1, 1, 1, 4]
+    assert cpu_threads_per_instance(config, 8, asked=3) == 3  # an explicit count wins
+    gpu = MessageToDict(parse(REPOSITORY / "whisper" / "config.pbtxt"),
+                        preserving_proto_field_name=True)
+    assert cpu_threads_per_instance(gpu, 8) == 8  # no CPU instance: nothing to share with
