@@ -106,9 +106,8 @@ class TritonPythonModel:
         )
         self._log.log_info(
             f"whisper v{args['model_version']} loaded from {weights} on "
-            f"{'cuda' if gpu else f'cpu, {threads} threads'} ({params.get('compute_type')}), "
-            "multilingual="
-            f"{self._transcriber.multilingual}")
+            f"{'cuda' if gpu else f'cpu, {threads} thread(s)'} ({params.get('compute_type')}), "
+            f"multilingual={self._transcriber.multilingual}")
 
     def _chunks(self, request: object) -> list[ChunkRequest]:
         pb = self._pb

@@ -192,7 +192,8 @@ def test_bf16_is_taken_only_where_the_cpu_has_it(tmp_path):
 
 def test_whisper_on_cpu_shares_the_cores_out_among_its_instances():
     # Several single-batch decoders rather than one whose threads meet at every barrier
-    # (CTranslate2's docs/parallel.md); "0" shares the machine's cores out, never oversubscribing.
+    # (CTranslate2's docs/parallel.md); "0" shares the machine's cores out among them (at
+    # least one thread each, so only a machine with fewer cores than instances has more).
     from google.protobuf.json_format import MessageToDict
 
     from orchestrator.backends.whisper import cpu_threads_per_instance
