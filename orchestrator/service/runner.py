@@ -58,6 +58,12 @@ STAGE_WEIGHTS = {"ingest": 0.05, "asr": 0.35, "moments": 0.2, "select": 0.05, "r
 STAGES = tuple(STAGE_WEIGHTS)
 
 
+def _before(stage: str, other: str) -> bool:
+    """Whether ``stage`` comes before ``other`` in the pipeline (both in ``STAGES``)."""
+    return (stage in STAGE_WEIGHTS and other in STAGE_WEIGHTS
+            and STAGES.index(stage) < STAGES.index(other))
+
+
 def overall_progress(stage: str, fraction: float) -> float:
     """Progress of the job 0..1 when ``stage`` is ``fraction`` done."""
     if stage not in STAGE_WEIGHTS:
@@ -112,14 +118,24 @@ class _StoreReporter:
         self._resumed = resumed  # stages taken from an earlier attempt's checkpoints
         self._saved: set[str] = set()  # stages checkpointed with their data in this attempt
         self._stage = ""
+        # The last stage that finished (the job's ``stage``): it never goes back, though the
+        # stages overlap - clip 1 renders while the choice of the others goes on, and the
+        # llm's descriptions (the moments checkpoint) arrive during the render.
+        self._finished = max(resumed, key=STAGES.index, default="")
         self._since = time.perf_counter()
         self._last = job.progress if job.attempts > 1 else -1.0  # never going back
 
     def stage(self, name: str, message: str) -> None:
         if name in STAGE_WEIGHTS and name != self._stage:
-            self._finish_stage()
-            self._stage = name
-            log.info("stage %s: %s", name, message, extra={"stage": name})
+            if _before(name, self._stage):
+                # A stage that ran alongside a later one reports its end late (the choice
+                # of the clips after the first is reported while they render): it finishes,
+                # and the later stage goes on.
+                self._finish(name, None)
+            else:
+                self._finish_stage()
+                self._stage = name
+                log.info("stage %s: %s", name, message, extra={"stage": name})
         progress = max(self._last, overall_progress(self._stage or name, 0.0))
         self._emit(name, progress, message)
 
@@ -129,13 +145,17 @@ class _StoreReporter:
             self._emit(name, progress, f"{name} {done}/{total}")
 
     def checkpoint(self, stage: str, data: dict[str, Any]) -> None:
+        advance = not _before(stage, self._finished)
         try:
-            self._store.checkpoint(self._job_id, stage, data, lease=self._lease)
+            self._store.checkpoint(self._job_id, stage, data, lease=self._lease,
+                                   advance=advance)
         except SQLAlchemyError as exc:
             log.warning("checkpoint %s not kept (the job store failed): %s", stage,
                         str(exc).splitlines()[0])
             return
         self._saved.add(stage)
+        if advance:
+            self._finished = stage
 
     def clip_ready(self, clip: Clip, folder: Path) -> None:
         """A ``clip_ready`` event: the clip's files and the (staging) folder that holds them,
@@ -150,10 +170,19 @@ class _StoreReporter:
         self._stage = ""
 
     def _finish_stage(self) -> None:
-        stage, seconds = self._stage, time.perf_counter() - self._since
+        seconds = time.perf_counter() - self._since
         self._since = time.perf_counter()
+        self._finish(self._stage, seconds)
+
+    def _finish(self, stage: str, seconds: float | None) -> None:
+        """``stage`` finished (after ``seconds``, when it ran as the current stage)."""
         if stage not in STAGE_WEIGHTS or stage in self._resumed:
             return  # nothing ran (a resumed stage keeps its checkpoint and data)
+        if seconds is None:  # it ran alongside a later stage: its own time is not known here
+            if stage not in self._saved:  # (else finished already: a late note of it)
+                self.checkpoint(stage, {})
+                log.info("stage %s finished", stage, extra={"stage": stage})
+            return
         if stage not in self._saved:
             self.checkpoint(stage, {})
         if self._metrics is not None:

@@ -257,12 +257,17 @@ class JobStore:
                     for r in session.scalars(query)]
 
     def checkpoint(self, job_id: str, stage: str, data: dict[str, Any], *,
-                   lease: str | None = None) -> None:
+                   lease: str | None = None, advance: bool = True) -> None:
         """Record that ``stage`` finished, with what a resumed job needs from it; with
-        ``lease``, only while that claim still runs the job (else ``LeaseLostError``)."""
+        ``lease``, only while that claim still runs the job (else ``LeaseLostError``).
+
+        ``advance`` makes ``stage`` the job's last finished stage (``Job.stage``); without
+        it only the data is kept (a stage whose data arrives after a later stage finished).
+        """
         now = _now()
         with self._session.begin() as session:
-            _write_held(session, job_id, lease, stage=stage, updated_at=now)
+            held = {"stage": stage} if advance else {}
+            _write_held(session, job_id, lease, updated_at=now, **held)
             row = session.scalar(select(CheckpointRow).where(
                 CheckpointRow.job_id == job_id, CheckpointRow.stage == stage))
             if row is None:

@@ -106,6 +106,9 @@ def test_events_and_checkpoints(store: JobStore):
                                          "asr": {"transcript": "t2.json"}}
     current = store.get(job.id)
     assert current.stage == "asr" and current.progress == 0.5
+    store.checkpoint(job.id, "ingest", {"path": "/y"}, advance=False)  # data that came late
+    assert store.get(job.id).stage == "asr" and store.checkpoints(job.id)["ingest"] == {
+        "path": "/y"}
 
 
 def test_expected_state_guards_transitions(store: JobStore):
