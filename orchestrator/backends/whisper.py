@@ -62,9 +62,10 @@ def cpu_threads_per_instance(config: dict, cores: int, asked: int = 0) -> int:
     shared out among the model's CPU instances (``config``'s ``instance_group``), at least one.
 
     Several instances of few threads each beat one instance of every thread on CPU: each
-    instance decodes its own batch (CTranslate2's data parallelism, ``docs/parallel.md``:
-    several workers, each with few intra-op threads), so no core waits at another's OpenMP
-    barrier - nor, in a run, for a core the llm holds. Measured on 2 cores (10.7-min talk):
+    instance decodes its own batch (CTranslate2's data parallelism, ``docs/parallel.md`` at
+    v4.6.0, the image's pin, and unchanged at v4.8.1: several workers, each with few
+    intra-op threads), so no core waits at another's OpenMP barrier - nor, in a run, for a
+    core the llm holds. Measured on 2 cores (10.7-min talk):
     ASR alone 34.0-37.7 s with two instances of one thread against 45.3-50.2 s with one of two.
     """
     if asked > 0:
