@@ -10,7 +10,10 @@ python-backend stubs for several Pythons. It runs on a machine without a GPU onc
 - every address is loopback and the CUDA memory pools are zero.
 
 ``LocalTriton`` starts it on free ports, waits for ``/v2/health/ready``, and stops it by PID,
-then deletes the python backend's ``/dev/shm`` regions (they carry a prefix unique to the run).
+then deletes the python backend's ``/dev/shm`` regions (they carry a prefix unique to the run)
+and the folder of vLLM's IPC sockets (vLLM leaves one socket file per channel in its
+``VLLM_RPC_BASE_PATH``, ``/tmp`` by default, however its engine ends; the server is given a
+folder of its own).
 """
 
 from __future__ import annotations
@@ -211,6 +214,7 @@ class LocalTriton:
         self.endpoints: TritonEndpoints | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._shm_before: set[str] = set()
+        self.vllm_rpc_dir: Path | None = None  # vLLM's IPC sockets (VLLM_RPC_BASE_PATH)
 
     @property
     def pid(self) -> int | None:
@@ -250,6 +254,8 @@ class LocalTriton:
             p for p in (libdir, str(bundle.libs), env.get("LD_LIBRARY_PATH", "")) if p)
         env["PATH"] = os.pathsep.join((str(Path(sys.executable).parent), env.get("PATH", "")))
         env["PYTHONUNBUFFERED"] = "1"
+        if self.vllm_rpc_dir is not None:
+            env["VLLM_RPC_BASE_PATH"] = str(self.vllm_rpc_dir)
         return env
 
     def start(self) -> TritonEndpoints:
@@ -259,6 +265,7 @@ class LocalTriton:
         self._shm_before = {p.name for p in SHM_DIR.iterdir()}
         ports = [p or free_port() for p in self._ports]
         endpoints = TritonEndpoints(*(f"127.0.0.1:{p}" for p in ports))
+        self.vllm_rpc_dir = Path(tempfile.mkdtemp(prefix="snapclip-vllm-"))
         if self.log_path is None:
             self._own_log_dir = Path(tempfile.mkdtemp(prefix="snapclip-triton-"))
             self.log_path = self._own_log_dir / "tritonserver.log"
@@ -350,6 +357,9 @@ class LocalTriton:
             if time.monotonic() > deadline:
                 break
             time.sleep(0.5)
+        if self.vllm_rpc_dir is not None:
+            shutil.rmtree(self.vllm_rpc_dir, ignore_errors=True)
+            self.vllm_rpc_dir = None
 
     def cleanup_logs(self) -> None:
         if self._own_log_dir is not None:

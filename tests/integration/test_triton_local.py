@@ -1,4 +1,5 @@
-"""The local Triton launcher: readiness, failure reports, clean stop (PID, stubs, /dev/shm)."""
+"""The local Triton launcher: readiness, failure reports, clean stop (PID, stubs, /dev/shm,
+vLLM's IPC sockets)."""
 
 from __future__ import annotations
 
@@ -65,9 +66,13 @@ def group_members(pgid: int) -> list[int]:
 
 
 def test_starts_ready_on_loopback_and_stops_cleanly(tmp_path: Path):
-    make_model(tmp_path, "echo")
+    # The model leaves a file where vLLM puts its IPC sockets (and never removes them).
+    make_model(tmp_path, "echo", init='import os; open(os.path.join('
+               'os.environ["VLLM_RPC_BASE_PATH"], "engine-socket"), "w").close()')
     server = LocalTriton(tmp_path)
     with server:
+        rpc_dir = server.vllm_rpc_dir
+        assert rpc_dir is not None and (rpc_dir / "engine-socket").exists()
         assert server.endpoints is not None
         pid = server.pid
         assert pid is not None and alive(pid)
@@ -81,6 +86,7 @@ def test_starts_ready_on_loopback_and_stops_cleanly(tmp_path: Path):
     assert not alive(pid)
     assert group_members(pid) == []
     assert list(SHM_DIR.glob(f"{server.shm_prefix}*")) == []
+    assert not rpc_dir.exists()
 
 
 def test_failed_model_raises_with_the_log_tail(tmp_path: Path):
