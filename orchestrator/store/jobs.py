@@ -120,10 +120,20 @@ def _held(lease: str) -> Any:
     return (JobRow.lease == lease) & (JobRow.state == JobState.RUNNING.value)
 
 
+# PostgreSQL ends a session that sits inside a transaction, waiting for its client, this long
+# (idle_in_transaction_session_timeout): a replica paused or cut off in the middle of one of our
+# short transactions would otherwise hold its job's row lock, and the replica taking the job
+# over would wait on it for as long as the pause lasts.
+IDLE_IN_TRANSACTION_MS = 5000
+
+
 class JobStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
-        self._engine: Engine = create_engine(self.url, pool_pre_ping=True)
+        postgres = self.url.startswith("postgresql")
+        self._engine: Engine = create_engine(self.url, pool_pre_ping=True, connect_args={
+            "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}",
+        } if postgres else {})
         if self._engine.dialect.name == "sqlite":
             event.listen(self._engine, "connect", _sqlite_pragmas)
         self._session = sessionmaker(self._engine, expire_on_commit=False)

@@ -285,3 +285,39 @@ def test_a_cancelled_job_takes_its_lease_away(store: JobStore):
         store.add_event(job.id, "render", 0.5, "still going", lease=claimed.lease)
     after = store.set_state(job.id, JobState.SUCCEEDED, lease=claimed.lease)
     assert after.state is JobState.CANCELLED
+
+
+def test_a_replica_paused_inside_a_transaction_does_not_hold_up_the_take_over(
+        postgres_url: str):
+    """A replica stopped (SIGSTOP, a VM freeze, a cut network) between two statements of a
+    transaction keeps its job's row locked; PostgreSQL ends that session after
+    IDLE_IN_TRANSACTION_MS, so the replica taking the job over waits seconds, not forever."""
+    from orchestrator.store.jobs import IDLE_IN_TRANSACTION_MS
+    from orchestrator.store.models import JobRow
+
+    with _database(postgres_url) as url:
+        a, b = JobStore(url), JobStore(url)
+        b.migrate()
+        job, _ = b.submit("v.mp4", {})
+        assert a.claim("replica-a") is not None
+        paused = a._engine.connect()
+        try:
+            paused.begin()
+            paused.execute(sa.update(JobRow).where(JobRow.id == job.id).values(message="a"))
+            time.sleep(1.0)  # the lease (0.5 s below) runs out; the row stays locked
+            found: list = []
+            start = time.monotonic()
+            taker = threading.Thread(target=lambda: found.append(
+                b.recover(lease_s=0.5, max_attempts=3)), daemon=True)
+            taker.start()
+            taker.join(timeout=IDLE_IN_TRANSACTION_MS / 1000 + 20)
+            waited = time.monotonic() - start
+            assert not taker.is_alive(), "the take-over waited on the paused replica's lock"
+            requeued, failed = found[0]
+            assert [j.id for j in requeued] == [job.id] and not failed
+            assert waited >= IDLE_IN_TRANSACTION_MS / 1000 - 1  # it did wait for the lock
+        finally:
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                paused.close()  # (its session was ended by the server)
+            a.close()
+            b.close()
