@@ -11,7 +11,7 @@ from orchestrator.paths import model_repository
 from orchestrator.serving.fetch import PROFILES, is_current
 from orchestrator.serving.local import LocalTriton
 
-# The suite's runs use SmolLM2 (llm v3, quick): the default, Qwen2.5-Coder-1.5B (v4), costs
+# The suite's runs use SmolLM2 (llm v3, quick): the default, Qwen2.5-Coder-1.5B (v5), costs
 # seconds per passage on two cores, and only the highlight-quality test (test_eval.py) needs
 # it - it runs with this variable removed, so it gets the real default.
 os.environ.setdefault("SNAPCLIP_LLM_VERSION", "3")

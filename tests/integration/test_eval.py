@@ -99,7 +99,7 @@ def test_eval_on_the_mini_dataset(mini: Path, grpc_url: str, tmp_path: Path):
         decoys_first += [key for d in talk["decoys"] if covers(top, d)]
     assert hits >= 3, f"the planted highlight was the top clip in {hits} of 4 decoy talks"
     manifest = json.loads((out / "runs" / "decoy-run" / "manifest.json").read_text())
-    assert manifest["models"]["llm"]["version"] == "4"  # the default, Qwen2.5-Coder-1.5B
+    assert manifest["models"]["llm"]["version"] == "5"  # the default, Qwen2.5-Coder-1.5B W8A8
     assert not decoys_first, f"a decoy ranked first in {decoys_first}"
 
     # A second evaluation reads the manifests it finds: no run, no model server needed.

@@ -186,8 +186,10 @@ def test_bf16_is_taken_only_where_the_cpu_has_it(tmp_path):
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu amx_bf16 amx_tile\n")
     assert native_bf16(cpuinfo)
     assert not native_bf16(tmp_path / "missing")
-    default = json.loads((REPOSITORY / "llm" / "4" / "model.json").read_text())
-    assert default["dtype"] == "bfloat16"
+    cpu = parse(REPOSITORY / "llm" / "configs" / "cpu.pbtxt")
+    default = max(cpu.version_policy.specific.versions)  # what a request naming none gets
+    assert json.loads((REPOSITORY / "llm" / str(default) / "model.json").read_text())[
+        "dtype"] == "bfloat16"
 
 
 def test_whisper_on_cpu_shares_the_cores_out_among_its_instances():
