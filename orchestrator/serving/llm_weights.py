@@ -15,7 +15,7 @@ The same GGUF is also written as W8A8 (``gguf-w8a8``): int8 weights, one scale p
 channel, and int8 activations quantized per token as they come (no calibration data), in
 compressed-tensors' format (the library vLLM reads it with writes the config and does the
 rounding). vLLM's CPU backend runs those layers on int8 kernels (oneDNN; VNNI where the CPU
-has it): the 10-minute text stage of ``scripts/bench_llm.py`` took 19.1 s against 34.1 s for
+has it): the 10-minute text stage of ``scripts/bench_llm.py`` took 22.3 s against 37.3 s for
 the bfloat16 model, with the same figures on the mini dataset.
 
     .venv-llm/bin/python -m orchestrator.serving.llm_weights gguf-w8a8 OUT_DIR --gguf FILE
