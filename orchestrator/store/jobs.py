@@ -26,7 +26,7 @@ from importlib import resources
 from typing import Any
 
 from sqlalchemy import create_engine, event, func, or_, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
@@ -130,11 +130,11 @@ IDLE_IN_TRANSACTION_MS = 5000
 class JobStore:
     def __init__(self, url: str | None = None) -> None:
         self.url = url or default_url()
-        postgres = self.url.startswith("postgresql")
+        backend = make_url(self.url).get_backend_name()  # "postgresql", "sqlite", ...
         self._engine: Engine = create_engine(self.url, pool_pre_ping=True, connect_args={
             "options": f"-c idle_in_transaction_session_timeout={IDLE_IN_TRANSACTION_MS}",
-        } if postgres else {})
-        if self._engine.dialect.name == "sqlite":
+        } if backend == "postgresql" else {})
+        if backend == "sqlite":
             event.listen(self._engine, "connect", _sqlite_pragmas)
         self._session = sessionmaker(self._engine, expire_on_commit=False)
 
