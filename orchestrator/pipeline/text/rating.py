@@ -164,7 +164,7 @@ class PassageJudge:
                                              on_text=streamed if on_title else None)
         try:
             data = json.loads(answer.text)
-            return Description(str(data["title"]).strip(), str(data["reason"]).strip())
+            return Description(clean_title(str(data["title"])), str(data["reason"]).strip())
         except (json.JSONDecodeError, KeyError, TypeError):
             return Description(heard[0] if heard else streamed_title(answer.text) or "", "")
 
@@ -180,10 +180,20 @@ def streamed_title(text: str) -> str | None:
     if found is None:
         return None
     try:
-        title = str(json.loads(found.group(1))).strip()
+        title = clean_title(str(json.loads(found.group(1))))
     except json.JSONDecodeError:
         return None
     return title if len(title) >= 3 else None  # the schema's minLength
+
+
+# Punctuation a title never starts or ends with. The W8A8 build, on a CPU without VNNI, began
+# titles with it (": The 10-Dollar Microphone...", ", How to Record Clean Sound at Home").
+_LEADING, _TRAILING = " \t:;,.-–—|/*#", " \t:;,-–—|/"
+
+
+def clean_title(title: str) -> str:
+    """A written title without the stray punctuation a model may put around it."""
+    return title.strip().lstrip(_LEADING).rstrip(_TRAILING)
 
 
 def _distribution(logprobs: Sequence[Sequence[tuple[str, float]]], wanted: dict[str, Any]
