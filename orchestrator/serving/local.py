@@ -189,7 +189,9 @@ class LocalTriton:
     ``None`` loads every model in the repository. ``versions`` loads those models with only the
     versions given: their config with its version policy replaced, through the repository API
     once the server is up (a run that needs one llm version does not wait for three engines).
-    Ports of 0 are chosen free.
+    A model not in ``versions`` is loaded without the versions its profile builds for other
+    CPUs (``fetch.unsuited_versions``: llm v5's int8 build only where the CPU has VNNI, v4's
+    float32 build only where it has not). Ports of 0 are chosen free.
     """
 
     def __init__(self, repository: Path | str | None = None, *,
@@ -200,11 +202,16 @@ class LocalTriton:
                  ready_timeout_s: float = 300.0, log_path: Path | None = None,
                  extra_args: Sequence[str] = ()) -> None:
         self.repository = model_repository(repository)
+        self.model_config_name = model_config_name
         self.versions = {name: list(v) for name, v in (versions or {}).items()}
         self.models = list(models) if models is not None else None
+        suited = self._suited_versions()
+        if suited and self.models is None:  # loaded by name, the others as they are
+            self.models = [p.parent.name for p in sorted(self.repository.glob("*/config.pbtxt"))
+                           if p.parent.name not in {*self.versions, *suited}]
+        self.versions.update(suited)
         if self.versions and self.models is None:
             self.models = []  # explicit model control: only what is named is loaded
-        self.model_config_name = model_config_name
         self.ready_timeout_s = ready_timeout_s
         self._ports = (http_port, grpc_port, metrics_port)
         self._extra_args = list(extra_args)
@@ -215,6 +222,23 @@ class LocalTriton:
         self._proc: subprocess.Popen[bytes] | None = None
         self._shm_before: set[str] = set()
         self.vllm_rpc_dir: Path | None = None  # vLLM's IPC sockets (VLLM_RPC_BASE_PATH)
+
+    def _suited_versions(self) -> dict[str, list[int]]:
+        """The policy's versions that suit this CPU, for each model loaded without
+        ``versions`` whose policy names a version built for another CPU."""
+        from orchestrator.serving.fetch import profile_config, unsuited_versions
+
+        suited = {}
+        for name, unsuited in unsuited_versions(self.model_config_name).items():
+            folder = self.repository / name
+            if (name in self.versions or not (folder / "config.pbtxt").is_file()
+                    or (self.models is not None and name not in self.models)):
+                continue
+            policy = list(profile_config(folder, self.model_config_name)
+                          .version_policy.specific.versions)
+            if (keep := [v for v in policy if v not in unsuited]) and keep != policy:
+                suited[name] = keep
+        return suited
 
     @property
     def pid(self) -> int | None:

@@ -3,20 +3,26 @@
 build is llm v3. Every linear layer but the output head comes out int8 with one scale per
 output channel and gives back v3's float32 weights to within half a step; everything else is
 v3's, in bfloat16; the config says W8A8 in compressed-tensors' terms, which vLLM reads.
-(That vLLM serves such a folder, and picks what viewers replay with it, is test_eval.py's:
-the default llm, v5, is this build of Qwen2.5-Coder-1.5B.)
+A local Triton then serves the build as the llm's v5 is served, and it answers: on a CPU
+without VNNI the suite's default is v4 (float32), so this is where every machine checks that
+vLLM runs a W8A8 folder. (That it picks what viewers replay with it is test_eval.py's where
+the CPU has VNNI: the default llm there, v5, is this build of Qwen2.5-Coder-1.5B.)
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
 from orchestrator.paths import model_repository
+from orchestrator.serving.client import Completion, TritonModels
 from orchestrator.serving.fetch import llm_python
+from orchestrator.serving.local import LocalTriton
 
 pytestmark = pytest.mark.integration
 
@@ -83,3 +89,26 @@ def test_w8a8_build_quantizes_every_linear_layer_but_the_head(tmp_path: Path):
     assert figures["int8"] == report["int8_layers"]
     assert figures["worst_steps"] <= 0.5 + 1e-3  # rounding to the nearest step, no clipping
     assert figures["rest"] > 0 and figures["head"] == []  # the head is tied to the embeddings
+
+    # Served as v5 is (its model.py and model.json), it answers a question.
+    repository = tmp_path / "repository"
+    shutil.copytree(model_repository() / "llm", repository / "llm",
+                    ignore=lambda folder, names: [n for n in names if n.isdigit()])
+    version = repository / "llm" / "5"
+    version.mkdir()
+    for name in ("model.py", "model.json"):
+        shutil.copy(model_repository() / "llm" / "5" / name, version / name)
+    out.rename(version / "hf")
+    # The config finds vLLM's environment beside the repository (EXECUTION_ENV_PATH).
+    (tmp_path / ".venv-llm").symlink_to(llm_python().parent.parent)
+
+    async def ask(url: str) -> Completion:
+        return await TritonModels(url).complete(
+            "Name a colour: red, green or blue. Answer with one word.",
+            {"temperature": 0, "max_tokens": 4, "seed": 0}, version="5")
+
+    with LocalTriton(repository, versions={"llm": [5]}) as server:
+        assert server.endpoints is not None
+        answer = asyncio.run(ask(server.endpoints.grpc))
+    server.cleanup_logs()
+    assert answer.input_tokens > 5 and 1 <= answer.output_tokens <= 4 and answer.text.strip()

@@ -176,16 +176,16 @@ def test_whisper_profiles_split_versions_and_precision():
 def test_bf16_is_taken_only_where_the_cpu_has_it(tmp_path):
     # model.json asks for bfloat16 (half the weights' memory traffic); the CPU backend falls
     # back to float32 where torch would emulate bf16 (backends/llm.py).
-    from orchestrator.backends.llm import native_bf16
+    from orchestrator.contracts.cpu import cpu_flags, native_bf16
 
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f avx512_bf16\n")
-    assert native_bf16(cpuinfo)
+    assert native_bf16(cpu_flags(cpuinfo))
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx2 avx512f\n")
-    assert not native_bf16(cpuinfo)
+    assert not native_bf16(cpu_flags(cpuinfo))
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu amx_bf16 amx_tile\n")
-    assert native_bf16(cpuinfo)
-    assert not native_bf16(tmp_path / "missing")
+    assert native_bf16(cpu_flags(cpuinfo))
+    assert not native_bf16(cpu_flags(tmp_path / "missing"))
     cpu = parse(REPOSITORY / "llm" / "configs" / "cpu.pbtxt")
     default = max(cpu.version_policy.specific.versions)  # what a request naming none gets
     assert json.loads((REPOSITORY / "llm" / str(default) / "model.json").read_text())[
