@@ -23,8 +23,12 @@ use (``--out``/pipeline-profile.png). Then the time to the first clip, and the r
 for ``--clips`` and for one clip; last, the same for ``--clips`` on the transcript-only path
 (no llm: ``--llm-version none``).
 
+Each server loads one llm version, the one measured (``--llm-version``; by default the one
+``snapclip run`` picks: the newest that suits this CPU): the other engines would only take
+memory from the run.
+
     .venv/bin/python scripts/bench_pipeline.py [--minutes 10] [--clips 5] [--skip-one-clip]
-        [--skip-transcript-only] [--out out/bench]
+        [--skip-transcript-only] [--llm-version N] [--out out/bench]
 """
 
 from __future__ import annotations
@@ -50,10 +54,16 @@ from orchestrator.pipeline.run import RunOptions, run
 from orchestrator.pipeline.text.llm import load_tokenizer, served_llm_settings
 from orchestrator.pipeline.text.rating import PassageJudge
 from orchestrator.serving.client import Completion, TritonModels
+from orchestrator.serving.fetch import newest_suited, profile_config
 from orchestrator.serving.local import LocalTriton
 from orchestrator.synth.video import SAMPLE_SEGMENTS, make_sample_video
 
-MODELS = ["whisper", "llm", "clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder"]
+MODELS = ["whisper", "clip_image", "clip_image_encoder", "clip_text", "clip_text_encoder"]
+
+
+def served_llm_versions() -> list[int]:
+    """The llm versions the CPU profile serves (its config's version policy)."""
+    return list(profile_config(model_repository() / "llm", "cpu").version_policy.specific.versions)
 
 
 class _Quiet:
@@ -356,9 +366,15 @@ def main() -> None:
                         help="measure --clips only, not also one clip (quicker, for iterating)")
     parser.add_argument("--skip-transcript-only", action="store_true",
                         help="do not also measure the transcript-only path (no llm)")
+    parser.add_argument("--llm-version", type=int, default=newest_suited("cpu", "llm"),
+                        help="the llm version measured, the only one loaded (default: the "
+                             "run's, the newest that suits this CPU)")
     parser.add_argument("--out", type=Path, default=Path("out/bench"),
                         help="where the profile charts go")
     args = parser.parse_args()
+    if args.llm_version not in served_llm_versions():
+        parser.error(f"llm v{args.llm_version} is not served (the CPU profile serves "
+                     f"{', '.join(map(str, served_llm_versions()))})")
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="snapclip-bench-") as tmp:
         folder = Path(tmp)
@@ -375,7 +391,8 @@ def main() -> None:
         for clips, path in runs:
             print(f"\nstarting a local Triton for {clips} clip(s), {path} path ...", flush=True)
             log = folder / f"triton-{clips}-{path}.log"
-            with LocalTriton(models=MODELS, log_path=log) as server:
+            llm = {"llm": [args.llm_version]} if path == "llm" else {}
+            with LocalTriton(models=MODELS, versions=llm, log_path=log) as server:
                 assert server.endpoints is not None and server.pid is not None
                 url = server.endpoints.grpc
                 asyncio.run(warm_up(url, video, llm=path == "llm"))
@@ -386,7 +403,8 @@ def main() -> None:
                 wait_until_idle(server.pid)
                 profile = asyncio.run(full(url, video, folder / f"out{clips}-{path}", clips,
                                            server.pid,
-                                           llm_version="" if path == "llm" else "none"))
+                                           llm_version=str(args.llm_version) if path == "llm"
+                                           else "none"))
                 # This machine's speed drifts by a third within minutes (ASR alone 48-71 s in
                 # one afternoon): ASR alone is measured again after the run, and the ratio
                 # uses the mean of the two.
