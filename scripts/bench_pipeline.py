@@ -54,7 +54,7 @@ from orchestrator.pipeline.run import RunOptions, run
 from orchestrator.pipeline.text.llm import load_tokenizer, served_llm_settings
 from orchestrator.pipeline.text.rating import PassageJudge
 from orchestrator.serving.client import Completion, TritonModels
-from orchestrator.serving.fetch import newest_suited, profile_config
+from orchestrator.serving.fetch import newest_suited, policy_versions
 from orchestrator.serving.local import LocalTriton
 from orchestrator.synth.video import SAMPLE_SEGMENTS, make_sample_video
 
@@ -63,7 +63,7 @@ MODELS = ["whisper", "clip_image", "clip_image_encoder", "clip_text", "clip_text
 
 def served_llm_versions() -> list[int]:
     """The llm versions the CPU profile serves (its config's version policy)."""
-    return list(profile_config(model_repository() / "llm", "cpu").version_policy.specific.versions)
+    return policy_versions(model_repository() / "llm", "cpu")
 
 
 class _Quiet:

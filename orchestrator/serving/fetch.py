@@ -237,6 +237,10 @@ def profile_config(model_dir: Path, profile: str) -> model_config_pb2.ModelConfi
     return text_format.Parse(path.read_text(), model_config_pb2.ModelConfig())
 
 
+def policy_versions(model_dir: Path, profile: str) -> list[int]:
+    """The versions the model's config for ``profile`` serves (its specific version policy)."""
+    return list(profile_config(model_dir, profile).version_policy.specific.versions)
+
 def weights_dir(repository: Path, item: VersionWeights, profile: str) -> Path:
     config = profile_config(repository / item.model, profile)
     if "weights_dir" not in config.parameters:

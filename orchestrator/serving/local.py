@@ -226,7 +226,7 @@ class LocalTriton:
     def _suited_versions(self) -> dict[str, list[int]]:
         """The policy's versions that suit this CPU, for each model loaded without
         ``versions`` whose policy names a version built for another CPU."""
-        from orchestrator.serving.fetch import profile_config, unsuited_versions
+        from orchestrator.serving.fetch import policy_versions, unsuited_versions
 
         suited = {}
         for name, unsuited in unsuited_versions(self.model_config_name).items():
@@ -234,8 +234,7 @@ class LocalTriton:
             if (name in self.versions or not (folder / "config.pbtxt").is_file()
                     or (self.models is not None and name not in self.models)):
                 continue
-            policy = list(profile_config(folder, self.model_config_name)
-                          .version_policy.specific.versions)
+            policy = policy_versions(folder, self.model_config_name)
             if (keep := [v for v in policy if v not in unsuited]) and keep != policy:
                 suited[name] = keep
         return suited
