@@ -211,11 +211,20 @@ def default_installed(profile: str, model: str, have: Sequence[int],
     top = max(have)
     if top not in unsuited_versions(profile, flags).get(model, set()):
         return top
-    builds = {i.version: i.source for i in PROFILES[profile] if i.model == model}
-    siblings = {v for v, b in builds.items() if isinstance(b, LlmBuild) and b.instead_of == top}
-    siblings |= {b.instead_of for v, b in builds.items()
-                 if v == top and isinstance(b, LlmBuild) and b.instead_of is not None}
-    return max((v for v in siblings if v in have), default=top)
+    sibling = _sibling(profile, model, top)
+    return sibling if sibling in have else top
+
+
+def _sibling(profile: str, model: str, version: int) -> int | None:
+    """The other build of the same model as ``version`` (linked by ``instead_of``), if any."""
+    for item in PROFILES[profile]:
+        if item.model != model or not isinstance(item.source, LlmBuild):
+            continue
+        if item.version == version and item.source.instead_of is not None:
+            return item.source.instead_of
+        if item.source.instead_of == version:
+            return item.version
+    return None
 
 
 def unsuited_versions(profile: str, flags: frozenset[str] | None = None
@@ -240,6 +249,7 @@ def profile_config(model_dir: Path, profile: str) -> model_config_pb2.ModelConfi
 def policy_versions(model_dir: Path, profile: str) -> list[int]:
     """The versions the model's config for ``profile`` serves (its specific version policy)."""
     return list(profile_config(model_dir, profile).version_policy.specific.versions)
+
 
 def weights_dir(repository: Path, item: VersionWeights, profile: str) -> Path:
     config = profile_config(repository / item.model, profile)

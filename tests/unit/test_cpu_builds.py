@@ -14,7 +14,7 @@ from orchestrator.serving import fetch
 from orchestrator.serving.fetch import (
     PROFILES,
     newest_suited,
-    profile_config,
+    policy_versions,
     suited,
     unsuited_versions,
 )
@@ -46,8 +46,7 @@ def test_the_builds_are_the_same_model_and_both_are_served_by_the_profile():
     assert builds[4].split == builds[5].split  # the same GGUF
     assert builds[5].needs == INT8_DOT and builds[4].instead_of == 5
     assert (builds[4].kind, builds[5].kind) == ("gguf", "gguf-w8a8")
-    policy = profile_config(model_repository() / "llm", "cpu").version_policy.specific.versions
-    assert {4, 5} <= set(policy)
+    assert {4, 5} <= set(policy_versions(model_repository() / "llm", "cpu"))
     for version in (4, 5):
         assert (model_repository() / "llm" / str(version) / "model.json").is_file()
 
