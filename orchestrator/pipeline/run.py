@@ -62,6 +62,7 @@ from orchestrator.pipeline.select import (
     fit_candidates,
     select,
     select_asking,
+    span_text,
 )
 from orchestrator.pipeline.text import TextSignal, TextSignalInput, TextSignalStage, sentences
 from orchestrator.pipeline.types import DECOYS
@@ -303,7 +304,8 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
             similarities = tuple(vision.span_similarity(signals, embedded, spans))
 
         request = SelectInput(tuple(fitted), source.duration_s, signals.times_s,
-                              signals.change, similarities, options.weights, options.clips)
+                              signals.change, similarities, options.weights, options.clips,
+                              tuple(span_text(spoken, c.start_s, c.end_s) for c in fitted))
         if moments is None:
             result = select(request)
             clock.mark("select", start)

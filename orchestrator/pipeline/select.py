@@ -29,14 +29,19 @@ topic, chosen only when nothing on it is left (as decoys are only when nothing e
 Choice. Candidates are taken greedily by ``score - SPREAD_PENALTY * nearness`` to the clips
 already chosen (maximal marginal relevance: ``nearness`` is 1 for a touching clip, falling to
 0 at ``spread_s`` away), so the clips spread over the talk instead of three neighbours;
-overlapping candidates are skipped. Sponsor reads, intros, outros and calls to action (the
-candidate's ``kind``) come after every other candidate, whatever their score: they are chosen
-only when nothing else is left. The chosen clips are ranked by fused score, those decoys last.
+overlapping candidates are skipped. A candidate that says again what a chosen clip said (a
+recap, a repeated hook: the cosine of their spoken words' TF-IDF vectors, ``alike``, at least
+``REPEAT_SIMILARITY``) is taken only when no other candidate of its tier and the ones before
+it is left, and is ranked after them: a creator does not post the same point twice. Sponsor
+reads, intros, outros and calls to action (the candidate's ``kind``) come after every other
+candidate, whatever their score, repeats included: they are chosen only when nothing else is
+left. The chosen clips are ranked by fused score, those decoys last.
 ``select_asking`` makes the same choice when the kinds are asked only of candidates it picks.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -51,6 +56,8 @@ ACTIVE_SPREAD = 0.15  # p90 - p10 of per-frame visual change at which vision cou
 SPREAD_PENALTY = 0.25  # how much a clip next to a chosen one loses
 TOPIC_FLOOR = 0.25  # the share of its score a candidate off the creator's topic keeps
 ON_TOPIC_SHARE = 0.6  # on the topic: a match of at least this share of the best match
+REPEAT_SIMILARITY = 0.5  # spoken words this alike (TF-IDF cosine) say the same thing again
+_TOKEN = re.compile(r"[a-z0-9']+")
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,7 @@ class SelectInput:
     similarity: tuple[float, ...] | None  # per candidate raw cosine, None when skipped
     weights: Weights
     clips: int
+    texts: tuple[str, ...] | None = None  # per candidate, its spoken words (``span_text``)
 
 
 @dataclass(frozen=True)
@@ -203,30 +211,68 @@ def tiers(scored: Sequence[Scored]) -> dict[int, int]:
     return out
 
 
-def choose(scored: Sequence[Scored], k: int, *, spread_s: float) -> list[Scored]:
+def choose(scored: Sequence[Scored], k: int, *, spread_s: float,
+           alike: np.ndarray | None = None) -> list[Scored]:
     """At most ``k`` non-overlapping candidates, best first by score less the nearness to the
     ones already chosen; off-topic ones only once nothing on the topic fits, decoys only once
-    nothing else does. Ranked in that order, then by score."""
+    nothing else does. With ``alike`` (``content_similarity`` of the candidates, in the order
+    of ``scored``), a repeat of a chosen clip only once nothing but repeats and decoys is
+    left. Ranked in that order, then by score."""
     kept: list[Scored] = []
+    taken: set[int] = set()
+    repeats: set[int] = set()
     tier = tiers(scored)
-    tier_of = {id(s): tier[n] for n, s in enumerate(scored)}
+    index = {id(s): n for n, s in enumerate(scored)}
 
     def value(item: Scored) -> float:
         near = max((nearness(item.candidate, other.candidate, spread_s) for other in kept),
                    default=0.0)
         return item.score - SPREAD_PENALTY * near
 
-    for level in (0, 1, 2):
+    def repeat(item: Scored) -> bool:
+        return alike is not None and any(
+            alike[index[id(item)], index[id(other)]] >= REPEAT_SIMILARITY for other in kept)
+
+    for level, again in ((0, False), (1, False), (0, True), (1, True), (2, True)):
         left = [s for n, s in enumerate(scored) if tier[n] == level]
         while left and len(kept) < k:
             left = [s for s in left
-                    if not any(overlaps(s.candidate, other.candidate) for other in kept)]
+                    if not any(overlaps(s.candidate, other.candidate) for other in kept)
+                    and id(s) not in taken and (again or not repeat(s))]
             if not left:
                 break
             best = max(left, key=lambda s: (value(s), -s.candidate.start_s))
+            if level < 2 and repeat(best):
+                repeats.add(id(best))
             kept.append(best)
+            taken.add(id(best))
             left.remove(best)
-    return sorted(kept, key=lambda s: (tier_of[id(s)], -s.score, s.candidate.start_s))
+    return sorted(kept, key=lambda s: (tier[index[id(s)]], id(s) in repeats, -s.score,
+                                       s.candidate.start_s))
+
+
+def span_text(sentences: Sequence[Sentence], start_s: float, end_s: float) -> str:
+    """The words spoken in ``[start_s, end_s]`` (a word counts when its middle lies in it)."""
+    return " ".join(w.word.strip() for s in sentences if s.end_s > start_s and s.start_s < end_s
+                    for w in s.words if start_s <= (w.start + w.end) / 2 <= end_s)
+
+
+def content_similarity(texts: Sequence[str]) -> np.ndarray:
+    """Pairwise cosine (0..1) of the texts' TF-IDF vectors: sublinear term counts, weighted by
+    log(N / the number of texts with the term), so the words every passage of the talk uses
+    weigh nothing and the ones two passages alone share weigh most."""
+    docs = [_TOKEN.findall(text.lower()) for text in texts]
+    vocabulary = {term: n for n, term in enumerate(sorted({t for d in docs for t in d}))}
+    counts = np.zeros((len(docs), len(vocabulary)))
+    for row, doc in enumerate(docs):
+        for term in doc:
+            counts[row, vocabulary[term]] += 1
+    present = counts > 0
+    weights = np.where(present, 1.0 + np.log(np.where(present, counts, 1.0)), 0.0)
+    weights *= np.log(len(docs) / np.maximum(present.sum(axis=0), 1))
+    norms = np.linalg.norm(weights, axis=1, keepdims=True)
+    unit = np.divide(weights, norms, out=np.zeros_like(weights), where=norms > 0)
+    return np.clip(unit @ unit.T, 0.0, 1.0)
 
 
 def nearness(a: Candidate, b: Candidate, spread_s: float) -> float:
@@ -316,7 +362,9 @@ def chosen_indices(result: SelectResult) -> list[int]:
 def select(request: SelectInput) -> SelectResult:
     """Score every candidate, keep the best ``clips`` that do not overlap."""
     scored = score_candidates(request)
-    chosen = choose(scored, request.clips, spread_s=max(60.0, request.duration_s / 10))
+    alike = content_similarity(request.texts) if request.texts is not None else None
+    chosen = choose(scored, request.clips, spread_s=max(60.0, request.duration_s / 10),
+                    alike=alike)
     times = np.arange(0.0, max(request.duration_s, 1.0), 1.0)
     curve = np.zeros(len(times))
     for item in scored:
