@@ -85,6 +85,20 @@ class SelectResult:
     scored: tuple[Scored, ...]  # every candidate
     curve_times_s: np.ndarray  # one point per second
     curve: np.ndarray  # fused score of the best candidate covering each second (0: none)
+    alike: np.ndarray | None = None  # ``content_similarity`` of the candidates, when known
+
+    def repeats(self) -> dict[int, int]:
+        """Each chosen clip that says again what a clip ranked before it said: its rank
+        (0-based) to that clip's rank."""
+        if self.alike is None:
+            return {}
+        chosen = chosen_indices(self)
+        out = {}
+        for rank, n in enumerate(chosen):
+            said = [q for q in range(rank) if self.alike[n, chosen[q]] >= REPEAT_SIMILARITY]
+            if said:
+                out[rank] = said[0]
+        return out
 
 
 def fit_span(start_s: float, end_s: float, sentences: Sequence[Sentence], *, min_len_s: float,
@@ -370,4 +384,4 @@ def select(request: SelectInput) -> SelectResult:
     for item in scored:
         inside = (times >= item.candidate.start_s) & (times < item.candidate.end_s)
         curve[inside] = np.maximum(curve[inside], item.score)
-    return SelectResult(tuple(chosen), tuple(scored), times, curve)
+    return SelectResult(tuple(chosen), tuple(scored), times, curve, alike)

@@ -212,9 +212,10 @@ def test_a_repeat_of_a_chosen_clip_comes_after_every_other_point():
     # Asked for more clips than there are points, the repeat fills the count, ranked last.
     result = select(request(cands, np.zeros(100), times, clips=4, texts=texts))
     assert [s.candidate.title for s in result.chosen] == ["mics", "rooms", "edits", "recap"]
+    assert result.repeats() == {3: 0}  # the run notes it in the manifest
     # Without the words the choice is by score and spread alone, as before.
     result = select(request(cands, np.zeros(100), times, clips=3))
-    assert "recap" in [s.candidate.title for s in result.chosen]
+    assert "recap" in [s.candidate.title for s in result.chosen] and result.repeats() == {}
     # A repeat still comes before a decoy.
     ad = cand(30, 50, 99, "ad", kind="sponsor")
     result = select(request([cands[0], ad, cands[3]], np.zeros(100), times, clips=3,
