@@ -178,13 +178,13 @@ class _StoreReporter:
         """``stage`` finished (after ``seconds``, when it ran as the current stage)."""
         if stage not in STAGE_WEIGHTS or stage in self._resumed:
             return  # nothing ran (a resumed stage keeps its checkpoint and data)
+        first = stage not in self._saved  # (else finished already: a late note of it)
+        if first:
+            self.checkpoint(stage, {})
         if seconds is None:  # it ran alongside a later stage: its own time is not known here
-            if stage not in self._saved:  # (else finished already: a late note of it)
-                self.checkpoint(stage, {})
+            if first:
                 log.info("stage %s finished", stage, extra={"stage": stage})
             return
-        if stage not in self._saved:
-            self.checkpoint(stage, {})
         if self._metrics is not None:
             self._metrics.stage_seconds.labels(stage).observe(seconds)
         log.info("stage %s finished in %.1f s", stage, seconds,
