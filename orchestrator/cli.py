@@ -89,7 +89,8 @@ def _triton_endpoint(url: str | None, repository: Path | None,
     with err.status("Starting local Triton (CPU profile)…"):
         server = LocalTriton(models=[] if versions is not None else list(SERVED_MODELS),
                              versions=versions, repository=repository)
-        server.start()
+        # A line per model loaded: the spinner alone shows nothing where stderr is no terminal.
+        server.start(progress=lambda line: err.print(f"[dim]local Triton: {line}[/]"))
     try:
         endpoint = server.endpoints.grpc if server.endpoints else ""
         err.print(f"[dim]local Triton ready: gRPC {endpoint}, log {server.log_path}[/]")
@@ -496,7 +497,7 @@ def triton(
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with err.status(f"Starting Triton ({profile} profile)…"):
-        server.start()
+        server.start(progress=lambda line: err.print(f"[dim]Triton: {line}[/]"))
     clean = False
     try:
         e = server.endpoints

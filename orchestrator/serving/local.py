@@ -31,8 +31,8 @@ import sysconfig
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -281,7 +281,16 @@ class LocalTriton:
             env["VLLM_RPC_BASE_PATH"] = str(self.vllm_rpc_dir)
         return env
 
-    def start(self) -> TritonEndpoints:
+    def start(self, progress: Callable[[str], None] | None = None) -> TritonEndpoints:
+        """Start the server and wait until it and the models it is to load are ready.
+
+        Args:
+            progress: called with a line as the server comes up and as each model named in
+                ``versions`` is loaded (the llm takes a minute or more on two cores).
+
+        Returns:
+            The server's loopback endpoints.
+        """
         if self._proc is not None:
             raise RuntimeError("server already started")
         bundle = _bundle()
@@ -296,13 +305,22 @@ class LocalTriton:
             self._proc = subprocess.Popen(
                 self.command(bundle, endpoints), stdout=log, stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL, env=self.environment(bundle), start_new_session=True)
+        began = time.monotonic()
         try:
             self._wait_ready(endpoints)
             if self.versions:  # side by side, as the server loads the models it is told of
+                loading = ", ".join(f"{name} v{'/'.join(map(str, versions))}"
+                                    for name, versions in self.versions.items())
+                if progress:
+                    progress(f"server up after {time.monotonic() - began:.0f} s; "
+                             f"loading {loading}")
                 with ThreadPoolExecutor(len(self.versions)) as pool:
-                    for done in [pool.submit(self._load, endpoints, name, versions)
-                                 for name, versions in self.versions.items()]:
-                        done.result()
+                    self._await_loads({pool.submit(self._load, endpoints, name, versions):
+                                       f"{name} v{'/'.join(map(str, versions))}"
+                                       for name, versions in self.versions.items()},
+                                      began, progress)
+            elif progress:
+                progress(f"ready after {time.monotonic() - began:.0f} s")
         except BaseException:
             self.stop()
             raise
@@ -327,6 +345,18 @@ class LocalTriton:
         raise TritonStartError(
             f"tritonserver was not ready after {self.ready_timeout_s:.0f} s; end of its log "
             f"({self.log_path}):\n{_log_summary(self.log_path)}")
+
+    @staticmethod
+    def _await_loads(loads: dict[Future[None], str], began: float,
+                     progress: Callable[[str], None] | None) -> None:
+        """Wait for every load, saying each one that ends; the first failure is raised."""
+        pending = set(loads)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()
+                if progress:
+                    progress(f"{loads[future]} ready after {time.monotonic() - began:.0f} s")
 
     def _load(self, endpoints: TritonEndpoints, name: str, versions: Sequence[int]) -> None:
         """Load ``name`` with only ``versions``: its config for this server, version policy

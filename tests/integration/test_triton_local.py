@@ -4,6 +4,7 @@ vLLM's IPC sockets)."""
 from __future__ import annotations
 
 import os
+import re
 import textwrap
 from pathlib import Path
 
@@ -117,7 +118,12 @@ def test_versions_load_only_those_with_the_config_otherwise_unchanged(tmp_path: 
         textwrap.dedent(ECHO_MODEL).format(init='raise RuntimeError("must not load")'))
     config = tmp_path / "echo" / "config.pbtxt"
     config.write_text(config.read_text() + "version_policy: { all: {} }\n")
-    with LocalTriton(tmp_path, versions={"echo": [1]}) as server:
+    server = LocalTriton(tmp_path, versions={"echo": [1]})
+    said: list[str] = []
+    try:
+        server.start(progress=said.append)
+        assert said[0].startswith("server up after ") and said[0].endswith("; loading echo v1")
+        assert re.fullmatch(r"echo v1 ready after \d+ s", said[1]) and len(said) == 2
         assert server.endpoints is not None
         index = httpx.post(f"{server.endpoints.http_url}/v2/repository/index").json()
         assert {(m["name"], m.get("version"), m.get("state")) for m in index} == {
@@ -125,6 +131,8 @@ def test_versions_load_only_those_with_the_config_otherwise_unchanged(tmp_path: 
         answer = httpx.post(f"{server.endpoints.http_url}/v2/models/echo/infer", json={
             "inputs": [{"name": "IN", "datatype": "FP32", "shape": [2], "data": [1, 2]}]})
         assert answer.json()["outputs"][0]["data"] == [1, 2]
+    finally:
+        server.stop()
     server.cleanup_logs()
     # A version without its folder: the start fails, saying which load.
     server = LocalTriton(tmp_path, versions={"echo": [3]}, ready_timeout_s=60)
