@@ -199,6 +199,7 @@ class Profile:
     first_clip_s: float | None
     offset_s: float  # the run's start on the sampler's clock
     calls: list[LlmCall] = field(default_factory=list)  # on the run's clock
+    notes: tuple[str, ...] = ()  # the manifest's (a decoy or a repeat that fills the count)
 
     def stage_cpu(self) -> dict[str, tuple[float, float]]:
         """CPU seconds (orchestrator, Triton) per stage: each sampling interval's CPU shared
@@ -262,7 +263,8 @@ async def full(url: str, video: Path, out: Path, clips: int, triton_pid: int,
                                           model_repository=model_repository()),
                                models, reporter, probe(str(video), min_duration_s=15))
     return Profile(result.manifest.timings_s, result.spans_s, sampler.samples,
-                   reporter.first_clip_s, offset, models.calls)
+                   reporter.first_clip_s, offset, models.calls,
+                   result.manifest.selection.notes)
 
 
 def llm_table(profile: Profile) -> None:
@@ -313,6 +315,8 @@ def report(profile: Profile, alone: float, clips: int, duration: float, out: Pat
     profile.draw(picture, f"snapclip run: {duration / 60:.1f}-min talk, {clips} clip(s), "
                           f"{path} path")
     print(f"profile chart: {picture}")
+    for note in profile.notes:
+        print(f"run note: {note}")
 
 
 def wait_until_idle(pid: int, *, below: float = 0.1, window_s: float = 3.0,
