@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.pipeline.text.cues import cue_label, substance
+from orchestrator.pipeline.text.cues import cue_label, placed, substance
 
 
 @pytest.mark.parametrize(("text", "start", "end", "label"), [
@@ -20,6 +20,14 @@ from orchestrator.pipeline.text.cues import cue_label, substance
 ])
 def test_labels(text, start, end, label):
     assert cue_label(text, start, end, duration_s=600) == label
+
+
+def test_a_models_intro_or_outro_counts_only_at_the_talks_edges():
+    assert placed("intro", 0, 30, 600) == "intro" and placed("intro", 120, 150, 600) == "intro"
+    assert placed("intro", 300, 320, 600) == "filler"  # "Third, editing. Cut the pauses ..."
+    assert placed("outro", 570, 600, 600) == "outro" and placed("outro", 40, 60, 600) == "filler"
+    assert placed("sponsor", 300, 320, 600) == "sponsor"  # an ad read may come anywhere
+    assert placed("highlight", 0, 30, 600) == "highlight"
 
 
 def test_substance_counts_explanations_not_energy():

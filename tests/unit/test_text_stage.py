@@ -245,3 +245,29 @@ def test_a_passage_whose_wording_marks_it_a_decoy_is_not_rated():
     assert any("could not rate 1 of 2 passages" in n for n in signal.notes)
     assert asyncio.run(stage.classify([1])).candidates[1].kind == "sponsor"  # never asked
     assert len(judge.classified) == 0
+
+
+def test_the_llms_intro_or_outro_in_mid_talk_is_filler():
+    # A small model calls a section's opening ("Third, editing.") an intro; an intro is only
+    # the talk's opening, an outro only its close, however the kind is asked.
+    class SaysIntro(FlakyJudge):
+        async def classify(self, passage: str) -> tuple[str, int, int]:
+            self.classified.append(passage)
+            return ("outro" if "number 0 " in passage else "intro"), 110, 2
+
+    for prompt in (None, "numbers"):  # the kind asked on its own, or with the rating
+        stage = TextSignalStage(TextSignalInput(clips=2, min_len_s=8, max_len_s=12,
+                                                prompt=prompt),
+                                SaysIntro(), ModelRef("llm", "1"), [])  # type: ignore[arg-type]
+        signal = asyncio.run(stage.finish(TALK, 60.0))
+        rated = [n for n, c in enumerate(signal.candidates) if c.origin == "llm"]
+        signal = asyncio.run(stage.classify(rated))
+        kinds = []
+        for n in rated:
+            passage, kind = stage._found[n], signal.candidates[n].kind
+            if "number 0 " in passage.text:  # at the start, called an outro
+                assert kind == "filler"
+            else:  # called an intro: one only in the talk's first fifth (12 s)
+                assert kind == ("intro" if passage.start_s <= 12 else "filler"), passage
+            kinds.append(kind)
+        assert {"intro", "filler"} <= set(kinds)

@@ -31,7 +31,7 @@ from orchestrator.contracts.models import LLM
 from orchestrator.contracts.transcript import ChunkTranscript
 from orchestrator.pipeline import asr
 from orchestrator.pipeline.manifest import ModelRef
-from orchestrator.pipeline.text.cues import cue_label
+from orchestrator.pipeline.text.cues import cue_label, placed
 from orchestrator.pipeline.text.fallback import title, transcript_candidates
 from orchestrator.pipeline.text.llm import load_tokenizer, served_llm_settings
 from orchestrator.pipeline.text.passages import Passage, passages
@@ -165,6 +165,9 @@ class TextSignalStage:
         return passages(spoken, min_len_s=self._request.min_len_s,
                         max_len_s=self._request.max_len_s, apart=apart)
 
+    def _placed(self, label: str, passage: Passage) -> str:
+        return placed(label, passage.start_s, passage.end_s, self._duration)
+
     @staticmethod
     def _cue(passage: Passage, duration_s: float) -> str | None:
         return cue_label(passage.text, passage.start_s, passage.end_s, duration_s)
@@ -215,7 +218,8 @@ class TextSignalStage:
             if not asked or len(failed) < len(asked):
                 self._results = results
                 for n, (result, cue) in enumerate(zip(results, cues, strict=True)):
-                    label = result.label if isinstance(result, Rating) else None
+                    label = (self._placed(result.label, found[n])
+                             if isinstance(result, Rating) and result.label else None)
                     if label:
                         self._classified.add(n)
                     if cue or label:  # the wording overrules the model on decoys
@@ -256,7 +260,7 @@ class TextSignalStage:
                     label, tokens_in, tokens_out = "filler", 0, 0
             # A passage the cues name is in ``_kinds`` since ``finish``: never asked here.
             self._classified.add(n)
-            self._kinds[n] = label
+            self._kinds[n] = self._placed(label, self._found[n])
             self._tokens[0] += tokens_in
             self._tokens[1] += tokens_out
             self._last = time.perf_counter()
