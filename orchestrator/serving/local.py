@@ -309,15 +309,14 @@ class LocalTriton:
         try:
             self._wait_ready(endpoints)
             if self.versions:  # side by side, as the server loads the models it is told of
-                loading = ", ".join(f"{name} v{'/'.join(map(str, versions))}"
-                                    for name, versions in self.versions.items())
+                named = {name: f"{name} v{'/'.join(map(str, versions))}"
+                         for name, versions in self.versions.items()}
                 if progress:
                     progress(f"server up after {time.monotonic() - began:.0f} s; "
-                             f"loading {loading}")
+                             f"loading {', '.join(named.values())}")
                 with ThreadPoolExecutor(len(self.versions)) as pool:
                     self._await_loads({pool.submit(self._load, endpoints, name, versions):
-                                       f"{name} v{'/'.join(map(str, versions))}"
-                                       for name, versions in self.versions.items()},
+                                       named[name] for name, versions in self.versions.items()},
                                       began, progress)
             elif progress:
                 progress(f"ready after {time.monotonic() - began:.0f} s")
