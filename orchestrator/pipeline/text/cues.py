@@ -72,15 +72,12 @@ def cue_label(text: str, start_s: float, end_s: float, duration_s: float) -> str
     ``EDGE`` of the talk and an outro only in the last, where one phrase is enough.
     """
     counts = cue_counts(text)
-    near_start = start_s <= EDGE * duration_s
-    near_end = end_s >= (1 - EDGE) * duration_s
     found = []
     for label in ("sponsor", "call_to_action", "outro", "intro"):
         n = counts[label]
         if placed(label, start_s, end_s, duration_s) != label:
-            continue
-        if n >= 2 or (n >= 1 and ((label == "intro" and near_start) or
-                                  (label == "outro" and near_end))):
+            continue  # an intro away from the start, an outro away from the end
+        if n >= 2 or (n >= 1 and label in ("intro", "outro")):
             found.append((n, label))
     return max(found)[1] if found else None
 
