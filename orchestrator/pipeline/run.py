@@ -59,6 +59,7 @@ from orchestrator.pipeline.select import (
     SelectInput,
     SelectResult,
     chosen_indices,
+    content_similarity,
     fit_candidates,
     select,
     select_asking,
@@ -305,7 +306,8 @@ async def _run(options: RunOptions, models: TritonModels, reporter: Reporter, so
 
         request = SelectInput(tuple(fitted), source.duration_s, signals.times_s,
                               signals.change, similarities, options.weights, options.clips,
-                              tuple(span_text(spoken, c.start_s, c.end_s) for c in fitted))
+                              content_similarity([span_text(spoken, c.start_s, c.end_s)
+                                                  for c in fitted]))
         if moments is None:
             result = select(request)
             clock.mark("select", start)

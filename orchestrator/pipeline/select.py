@@ -69,7 +69,9 @@ class SelectInput:
     similarity: tuple[float, ...] | None  # per candidate raw cosine, None when skipped
     weights: Weights
     clips: int
-    texts: tuple[str, ...] | None = None  # per candidate, its spoken words (``span_text``)
+    # ``content_similarity`` of the candidates' spoken words (``span_text``); None: unknown.
+    # Computed once by the caller: ``select_asking`` selects again after each round of kinds.
+    alike: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -376,12 +378,11 @@ def chosen_indices(result: SelectResult) -> list[int]:
 def select(request: SelectInput) -> SelectResult:
     """Score every candidate, keep the best ``clips`` that do not overlap."""
     scored = score_candidates(request)
-    alike = content_similarity(request.texts) if request.texts is not None else None
     chosen = choose(scored, request.clips, spread_s=max(60.0, request.duration_s / 10),
-                    alike=alike)
+                    alike=request.alike)
     times = np.arange(0.0, max(request.duration_s, 1.0), 1.0)
     curve = np.zeros(len(times))
     for item in scored:
         inside = (times >= item.candidate.start_s) & (times < item.candidate.end_s)
         curve[inside] = np.maximum(curve[inside], item.score)
-    return SelectResult(tuple(chosen), tuple(scored), times, curve, alike)
+    return SelectResult(tuple(chosen), tuple(scored), times, curve, request.alike)

@@ -72,7 +72,8 @@ def test_the_picture_counts_only_where_it_really_changes():
 def request(cands: list[Candidate], change: np.ndarray, times: np.ndarray,
             similarity: tuple[float, ...] | None = None, weights: Weights = DEFAULT,
             clips: int = 3, texts: tuple[str, ...] | None = None) -> SelectInput:
-    return SelectInput(tuple(cands), 100.0, times, change, similarity, weights, clips, texts)
+    return SelectInput(tuple(cands), 100.0, times, change, similarity, weights, clips,
+                       content_similarity(texts) if texts is not None else None)
 
 
 def test_fusion_weights_text_against_vision():
