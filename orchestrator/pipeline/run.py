@@ -380,7 +380,7 @@ def _report_choice(reporter: Reporter, notes: list[str], text: TextSignal,
     if decoys:
         notes.append(f"{len(decoys)} of {len(result.chosen)} clips are {', '.join(decoys)}: "
                      "nothing else was left to fill the clips asked for")
-    for rank, original in result.repeats().items():
+    for rank, original in result.repeats.items():
         notes.append(f"clip {rank + 1} says again what clip {original + 1} says: nothing else "
                      "was left to fill the clips asked for")
     reporter.stage("select", f"{len(result.chosen)} clips from {candidates} candidates "

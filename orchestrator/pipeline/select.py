@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -88,19 +88,9 @@ class SelectResult:
     curve_times_s: np.ndarray  # one point per second
     curve: np.ndarray  # fused score of the best candidate covering each second (0: none)
     alike: np.ndarray | None = None  # ``content_similarity`` of the candidates, when known
-
-    def repeats(self) -> dict[int, int]:
-        """Each chosen clip that says again what a clip ranked before it said: its rank
-        (0-based) to that clip's rank."""
-        if self.alike is None:
-            return {}
-        chosen = chosen_indices(self)
-        out = {}
-        for rank, n in enumerate(chosen):
-            said = [q for q in range(rank) if self.alike[n, chosen[q]] >= REPEAT_SIMILARITY]
-            if said:
-                out[rank] = said[0]
-        return out
+    # Each chosen clip that says again what another chosen clip says (``choose`` took it
+    # only because nothing else was left): its rank (0-based) to that clip's rank.
+    repeats: dict[int, int] = field(default_factory=dict)
 
 
 def fit_span(start_s: float, end_s: float, sentences: Sequence[Sentence], *, min_len_s: float,
@@ -228,15 +218,18 @@ def tiers(scored: Sequence[Scored]) -> dict[int, int]:
 
 
 def choose(scored: Sequence[Scored], k: int, *, spread_s: float,
-           alike: np.ndarray | None = None) -> list[Scored]:
+           alike: np.ndarray | None = None) -> tuple[list[Scored], dict[int, int]]:
     """At most ``k`` non-overlapping candidates, best first by score less the nearness to the
     ones already chosen; off-topic ones only once nothing on the topic fits, decoys only once
     nothing else does. With ``alike`` (``content_similarity`` of the candidates, in the order
     of ``scored``), a repeat of a chosen clip only once nothing but repeats and decoys is
-    left. Ranked in that order, then by score."""
+    left. Ranked in that order, then by score.
+
+    Returns the clips, best first, and each repeat's rank to the rank of the clip it says
+    again (of those chosen before it, the one it is most alike to)."""
     kept: list[Scored] = []
     taken: set[int] = set()
-    repeats: set[int] = set()
+    repeats: dict[int, Scored] = {}  # by id: the chosen clip each repeat says again
     tier = tiers(scored)
     index = {id(s): n for n, s in enumerate(scored)}
 
@@ -245,26 +238,32 @@ def choose(scored: Sequence[Scored], k: int, *, spread_s: float,
                    default=0.0)
         return item.score - SPREAD_PENALTY * near
 
-    def repeat(item: Scored) -> bool:
-        return alike is not None and any(
-            alike[index[id(item)], index[id(other)]] >= REPEAT_SIMILARITY for other in kept)
+    def said(item: Scored) -> Scored | None:
+        """The chosen clip ``item`` is most alike to, when it says that one again."""
+        if alike is None or not kept:
+            return None
+        row = alike[index[id(item)]]
+        other = max(kept, key=lambda o: row[index[id(o)]])
+        return other if row[index[id(other)]] >= REPEAT_SIMILARITY else None
 
     for level, again in ((0, False), (1, False), (0, True), (1, True), (2, True)):
         left = [s for n, s in enumerate(scored) if tier[n] == level]
         while left and len(kept) < k:
             left = [s for s in left
                     if not any(overlaps(s.candidate, other.candidate) for other in kept)
-                    and id(s) not in taken and (again or not repeat(s))]
+                    and id(s) not in taken and (again or said(s) is None)]
             if not left:
                 break
             best = max(left, key=lambda s: (value(s), -s.candidate.start_s))
-            if level < 2 and repeat(best):
-                repeats.add(id(best))
+            if level < 2 and (original := said(best)) is not None:
+                repeats[id(best)] = original
             kept.append(best)
             taken.add(id(best))
             left.remove(best)
-    return sorted(kept, key=lambda s: (tier[index[id(s)]], id(s) in repeats, -s.score,
-                                       s.candidate.start_s))
+    ranked = sorted(kept, key=lambda s: (tier[index[id(s)]], id(s) in repeats, -s.score,
+                                         s.candidate.start_s))
+    rank = {id(s): r for r, s in enumerate(ranked)}
+    return ranked, {rank[i]: rank[id(original)] for i, original in repeats.items()}
 
 
 def span_text(sentences: Sequence[Sentence], start_s: float, end_s: float) -> str:
@@ -378,11 +377,12 @@ def chosen_indices(result: SelectResult) -> list[int]:
 def select(request: SelectInput) -> SelectResult:
     """Score every candidate, keep the best ``clips`` that do not overlap."""
     scored = score_candidates(request)
-    chosen = choose(scored, request.clips, spread_s=max(60.0, request.duration_s / 10),
-                    alike=request.alike)
+    chosen, repeats = choose(scored, request.clips,
+                             spread_s=max(60.0, request.duration_s / 10), alike=request.alike)
     times = np.arange(0.0, max(request.duration_s, 1.0), 1.0)
     curve = np.zeros(len(times))
     for item in scored:
         inside = (times >= item.candidate.start_s) & (times < item.candidate.end_s)
         curve[inside] = np.maximum(curve[inside], item.score)
-    return SelectResult(tuple(chosen), tuple(scored), times, curve, request.alike)
+    return SelectResult(tuple(chosen), tuple(scored), times, curve, request.alike,
+                        dict(sorted(repeats.items())))

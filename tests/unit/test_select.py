@@ -104,10 +104,10 @@ def test_choice_keeps_best_non_overlapping_up_to_k():
     times = np.arange(0, 100, 1.0)
     cands = [cand(0, 20, 90), cand(10, 30, 80), cand(20, 40, 70), cand(50, 60, 10)]
     scored = score_candidates(request(cands, np.zeros(100), times))
-    kept = choose(scored, 3, spread_s=1.0)
+    kept, _ = choose(scored, 3, spread_s=1.0)
     assert [(k.candidate.start_s, k.candidate.end_s) for k in kept] == [(0, 20), (20, 40),
                                                                         (50, 60)]
-    assert len(choose(scored, 1, spread_s=1.0)) == 1
+    assert len(choose(scored, 1, spread_s=1.0)[0]) == 1
 
 
 def test_choice_spreads_clips_over_the_talk():
@@ -117,7 +117,7 @@ def test_choice_spreads_clips_over_the_talk():
              *(cand(100 + 30 * k, 120 + 30 * k, 10 + k) for k in range(8))]
     scored = score_candidates(SelectInput(tuple(cands), 600.0, times, np.zeros(600), None,
                                           DEFAULT, 2))
-    kept = choose(scored, 2, spread_s=60.0)
+    kept, _ = choose(scored, 2, spread_s=60.0)
     assert [k.candidate.start_s for k in kept] == [0, 400]
 
 
@@ -127,10 +127,10 @@ def test_decoys_are_never_ranked_above_a_highlight():
     ad = cand(0, 20, 98, "ad", kind="sponsor")
     plain = cand(30, 50, 40, "tip")
     scored = score_candidates(request([outro, ad, plain], np.zeros(100), times))
-    kept = choose(scored, 3, spread_s=1.0)
+    kept, _ = choose(scored, 3, spread_s=1.0)
     assert kept[0].candidate.title == "tip"
     assert {k.candidate.title for k in kept[1:]} == {"bye", "ad"}  # only to fill the count
-    assert [k.candidate.title for k in choose(scored, 1, spread_s=1.0)] == ["tip"]
+    assert [k.candidate.title for k in choose(scored, 1, spread_s=1.0)[0]] == ["tip"]
 
 
 def test_select_curve_marks_covered_seconds():
@@ -213,15 +213,32 @@ def test_a_repeat_of_a_chosen_clip_comes_after_every_other_point():
     # Asked for more clips than there are points, the repeat fills the count, ranked last.
     result = select(request(cands, np.zeros(100), times, clips=4, texts=texts))
     assert [s.candidate.title for s in result.chosen] == ["mics", "rooms", "edits", "recap"]
-    assert result.repeats() == {3: 0}  # the run notes it in the manifest
+    assert result.repeats == {3: 0}  # the run notes it in the manifest
     # Without the words the choice is by score and spread alone, as before.
     result = select(request(cands, np.zeros(100), times, clips=3))
-    assert "recap" in [s.candidate.title for s in result.chosen] and result.repeats() == {}
+    assert "recap" in [s.candidate.title for s in result.chosen] and result.repeats == {}
     # A repeat still comes before a decoy.
     ad = cand(30, 50, 99, "ad", kind="sponsor")
     result = select(request([cands[0], ad, cands[3]], np.zeros(100), times, clips=3,
                             texts=(MICS, ROOMS, "so " + MICS)))
     assert [s.candidate.title for s in result.chosen] == ["mics", "recap", "ad"]
+
+
+def test_each_repeat_the_choice_took_is_named_once():
+    # With a topic: "both" (on it) says again what "mics" (on it) and "rooms" (off it) say.
+    # It is taken last, as a repeat; "rooms" was a point of its own when it was taken, yet
+    # it is ranked after "both" (off the topic): it is not a repeat of "both".
+    on, off = 0.9, 0.1
+    cands = [replace(cand(0, 20, 95, "mics"), prompt_match=on),
+             replace(cand(30, 50, 60, "rooms"), prompt_match=off),
+             replace(cand(60, 80, 50, "both"), prompt_match=on)]
+    texts = (MICS, ROOMS, MICS + " " + ROOMS)
+    alike = content_similarity(texts)
+    assert alike[2, 0] >= REPEAT_SIMILARITY and alike[2, 1] >= REPEAT_SIMILARITY
+    result = select(request(cands, np.zeros(100), np.arange(100.0), clips=3, texts=texts))
+    assert [s.candidate.title for s in result.chosen] == ["mics", "both", "rooms"]
+    most = 0 if alike[2, 0] >= alike[2, 1] else 2  # the clip "both" is most alike to
+    assert result.repeats == {1: most}
 
 
 def test_span_text_is_the_words_spoken_inside_the_span():
