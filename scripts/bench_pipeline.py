@@ -118,15 +118,17 @@ class RecordingModels(TritonModels):
         return answer
 
 
-async def asr_alone(url: str, video: Path) -> float:
-    start = time.perf_counter()
+async def asr_alone(url: str, video: Path) -> tuple[float, float]:
+    """ASR alone: its wall seconds, and the CPU seconds it took (this process's tree, which
+    holds the local Triton)."""
+    start, cpu0 = time.perf_counter(), tree_cpu_s(os.getpid())
     audio = await asyncio.to_thread(decode_audio, video)
     chunks = tuple(await asyncio.to_thread(speech_chunks, audio))
     async with TritonModels(url) as models:
         version = await models.resolve_version("whisper")
         await asr.transcribe(models, asr.AsrInput(chunks, len(audio) / 16_000,
                                                   model_version=version))
-    return time.perf_counter() - start
+    return time.perf_counter() - start, tree_cpu_s(os.getpid()) - cpu0
 
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -284,8 +286,8 @@ def llm_table(profile: Profile) -> None:
               f"{sum(c.end_s > asr_end for c in calls):>10}")
 
 
-def report(profile: Profile, alone: float, clips: int, duration: float, out: Path,
-           path: str = "llm") -> None:
+def report(profile: Profile, alone: float, alone_cpu: float, clips: int, duration: float,
+           out: Path, path: str = "llm") -> None:
     timings, cpu = profile.timings, profile.stage_cpu()
     print(f"\n{duration / 60:.1f}-min talk, {clips} clip(s), {path} path, local Triton "
           "(CPU profile)")
@@ -311,12 +313,29 @@ def report(profile: Profile, alone: float, clips: int, duration: float, out: Pat
           f"ratio (b)/(a) = {timings['total'] / alone:.2f} (goal <= {goal}); first clip after "
           + (f"{first:.1f} s ({first / alone:.2f} x ASR alone)" if first else "-")
           + (f"; the last clip chosen after {chosen:.1f} s" if chosen is not None else ""))
+    cpu_report(timings["total"], ours1 - ours0 + triton1 - triton0, alone, alone_cpu, goal)
     picture = out / f"pipeline-profile-{clips}clip{'' if path == 'llm' else '-' + path}.png"
     profile.draw(picture, f"snapclip run: {duration / 60:.1f}-min talk, {clips} clip(s), "
                           f"{path} path")
     print(f"profile chart: {picture}")
     for note in profile.notes:
         print(f"run note: {note}")
+
+
+def cpu_report(total_s: float, total_cpu: float, alone: float, alone_cpu: float,
+               goal: float) -> None:
+    """What the CPU allows: the run's CPU seconds packed perfectly on the cores this process
+    may use (the shortest wall time that work can take), and what the goal leaves beside ASR.
+    A run whose ratio is near its floor is bound by its CPU work, not by waiting: only less
+    work makes it faster."""
+    cores = len(os.sched_getaffinity(0))
+    budget = goal * alone * cores
+    print(f"(c) CPU: the run spent {total_cpu:.0f} CPU-s, {total_cpu / total_s:.2f} of {cores} "
+          f"cores busy on average; packed perfectly that takes at least "
+          f"{total_cpu / cores:.1f} s, ratio {total_cpu / cores / alone:.2f}. ASR alone spent "
+          f"{alone_cpu:.0f} CPU-s; the goal holds {budget:.0f} CPU-s ({goal} x ASR alone on "
+          f"{cores} cores), {budget - alone_cpu:.0f} of them for everything beside ASR, "
+          f"where the run spent {total_cpu - alone_cpu:.0f}")
 
 
 def wait_until_idle(pid: int, *, below: float = 0.1, window_s: float = 3.0,
@@ -402,8 +421,9 @@ def main() -> None:
                 asyncio.run(warm_up(url, video, llm=path == "llm"))
                 print(f"waited {wait_until_idle(server.pid):.0f} s for Triton to settle",
                       flush=True)
-                before = asyncio.run(asr_alone(url, video))
-                print(f"(a) ASR alone before the run: {before:.1f} s", flush=True)
+                before, before_cpu = asyncio.run(asr_alone(url, video))
+                print(f"(a) ASR alone before the run: {before:.1f} s ({before_cpu:.0f} CPU-s)",
+                      flush=True)
                 wait_until_idle(server.pid)
                 profile = asyncio.run(full(url, video, folder / f"out{clips}-{path}", clips,
                                            server.pid,
@@ -413,9 +433,11 @@ def main() -> None:
                 # one afternoon): ASR alone is measured again after the run, and the ratio
                 # uses the mean of the two.
                 wait_until_idle(server.pid)
-                after = asyncio.run(asr_alone(url, video))
-                print(f"(a) ASR alone after the run: {after:.1f} s", flush=True)
-                report(profile, (before + after) / 2, clips, duration, args.out, path)
+                after, after_cpu = asyncio.run(asr_alone(url, video))
+                print(f"(a) ASR alone after the run: {after:.1f} s ({after_cpu:.0f} CPU-s)",
+                      flush=True)
+                report(profile, (before + after) / 2, (before_cpu + after_cpu) / 2, clips,
+                       duration, args.out, path)
                 if path == "llm":
                     print(f"llm prefix cache hit rate (prompt tokens, vLLM's last log line "
                           f"this server): {prefix_hit_rate(log)}")
