@@ -20,8 +20,9 @@ spent while it ran - the orchestrator's process tree (FFmpeg included) and Trito
 the llm), read from /proc every 0.25 s and shared equally among the stages running at the time
 (an approximation where stages overlap) - with a Gantt chart of the stages over the cores in
 use (``--out``/pipeline-profile.png). Then the time to the first clip, and the ratio (b) / (a),
-for ``--clips`` and for one clip; last, the same for ``--clips`` on the transcript-only path
-(no llm: ``--llm-version none``).
+and (c) the CPU floor (``cpu_report``: the ratio the run's CPU seconds allow, and the CPU
+seconds the goal leaves beside ASR alone), for ``--clips`` and for one clip; last, the same
+for ``--clips`` on the transcript-only path (no llm: ``--llm-version none``).
 
 Each server loads one llm version, the one measured (``--llm-version``; by default the one
 ``snapclip run`` picks: the newest that suits this CPU): the other engines would only take
