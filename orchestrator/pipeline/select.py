@@ -87,7 +87,6 @@ class SelectResult:
     scored: tuple[Scored, ...]  # every candidate
     curve_times_s: np.ndarray  # one point per second
     curve: np.ndarray  # fused score of the best candidate covering each second (0: none)
-    alike: np.ndarray | None = None  # ``content_similarity`` of the candidates, when known
     # Each chosen clip that says again what another chosen clip says (``choose`` took it
     # only because nothing else was left): its rank (0-based) to that clip's rank.
     repeats: dict[int, int] = field(default_factory=dict)
@@ -384,5 +383,4 @@ def select(request: SelectInput) -> SelectResult:
     for item in scored:
         inside = (times >= item.candidate.start_s) & (times < item.candidate.end_s)
         curve[inside] = np.maximum(curve[inside], item.score)
-    return SelectResult(tuple(chosen), tuple(scored), times, curve, request.alike,
-                        dict(sorted(repeats.items())))
+    return SelectResult(tuple(chosen), tuple(scored), times, curve, dict(sorted(repeats.items())))
