@@ -106,7 +106,8 @@ class TritonModels:
         try:
             metadata = await self._client.get_model_metadata(model, client_timeout=10)
         except InferenceServerException as exc:
-            raise ModelServerError(f"cannot read {model} metadata ({exc.message()})") from exc
+            raise ModelServerError(f"cannot read {model} metadata from Triton at {self.url} "
+                                   f"({exc.message()})") from exc
         return str(max(int(v) for v in metadata.versions))
 
     async def infer(self, contract: ModelContract, inputs: Mapping[str, np.ndarray], *,
