@@ -262,7 +262,7 @@ def choose(scored: Sequence[Scored], k: int, *, spread_s: float,
     ranked = sorted(kept, key=lambda s: (tier[index[id(s)]], id(s) in repeats, -s.score,
                                          s.candidate.start_s))
     rank = {id(s): r for r, s in enumerate(ranked)}
-    return ranked, {rank[i]: rank[id(original)] for i, original in repeats.items()}
+    return ranked, dict(sorted((rank[i], rank[id(original)]) for i, original in repeats.items()))
 
 
 def span_text(sentences: Sequence[Sentence], start_s: float, end_s: float) -> str:
@@ -383,4 +383,4 @@ def select(request: SelectInput) -> SelectResult:
     for item in scored:
         inside = (times >= item.candidate.start_s) & (times < item.candidate.end_s)
         curve[inside] = np.maximum(curve[inside], item.score)
-    return SelectResult(tuple(chosen), tuple(scored), times, curve, dict(sorted(repeats.items())))
+    return SelectResult(tuple(chosen), tuple(scored), times, curve, repeats)
